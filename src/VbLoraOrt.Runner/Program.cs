@@ -1,0 +1,1 @@
+Console.WriteLine("vblora-run: not yet");
