@@ -46,7 +46,7 @@ public static class ArtifactNames
     public static string SecondMoment(string param) => $"{param}_v";
 
     /// <summary>Optimizer output: the updated value of <paramref name="param"/>.</summary>
-    public static string Updated(string name) => $"{name}_new";
+    public static string Updated(string param) => $"{param}_new";
 
     /// <summary>Optimizer input: learning rate of a parameter group.</summary>
     public static string LearningRate(string group) => $"lr_{group}";
