@@ -121,14 +121,15 @@ public sealed class VbLoraMethod : IAdapterMethod
             $"(e.g. {SuggestedLengths(commonDivisor)}).");
     }
 
-    // The divisors of `common` nearest below and above the configured length.
+    // A power-of-two divisor of `common` below the configured length (the usual choice), else the nearest divisor
+    // below, and the nearest divisor above.
     string SuggestedLengths(int common)
     {
-        int below = Enumerable.Range(1, Math.Min(Bl, common)).Last(d => common % d == 0);
-        int above = Enumerable.Range(Bl, Math.Max(0, common - Bl + 1)).FirstOrDefault(d => common % d == 0);
-        return above > 0 && above != below
-            ? $"{below.ToString(CultureInfo.InvariantCulture)} or {above.ToString(CultureInfo.InvariantCulture)}"
-            : below.ToString(CultureInfo.InvariantCulture);
+        var divisors = Enumerable.Range(1, common).Where(d => common % d == 0).ToArray();
+        var below = divisors.Where(d => d < Bl).ToArray();
+        int? lower = below.Where(d => (d & (d - 1)) == 0).Cast<int?>().LastOrDefault() ?? below.Cast<int?>().LastOrDefault();
+        int? upper = divisors.Where(d => d > Bl).Cast<int?>().FirstOrDefault();
+        return string.Join(" or ", new[] { lower, upper }.OfType<int>().Select(d => d.ToString(CultureInfo.InvariantCulture)));
     }
 
     void RequireOwn(AdapterPlan plan)
