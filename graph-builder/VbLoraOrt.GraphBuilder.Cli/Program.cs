@@ -1,1 +1,3 @@
-Console.WriteLine("vblora-graph: not yet");
+using VbLoraOrt.GraphBuilder.Cli;
+
+return GraphCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using VbLoraOrt.GraphBuilder.CommandLine;
+
+namespace VbLoraOrt.GraphBuilder.Cli;
+
+/// <summary>The <c>vblora-graph</c> program: parses a command line and runs the command, writing to the given streams.</summary>
+public static class GraphCli
+{
+    /// <summary>Program name used in messages.</summary>
+    public const string Name = "vblora-graph";
+
+    /// <summary>Runs <paramref name="args"/>; returns the process exit code (<see cref="ExitCodes"/>).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("vblora-graph: prepares exported ONNX transformers for VB-LoRA-family fine-tuning.")
+        {
+            InspectCommand.Create(output, error),
+        };
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors)
+                error.WriteLine($"{Name}: {e.Message}");
+            error.WriteLine($"Run `{Name} --help` for usage.");
+            return ExitCodes.Usage;
+        }
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+}

@@ -1,0 +1,51 @@
+namespace VbLoraOrt.GraphBuilder.Tasks;
+
+/// <summary>What the fine-tuned model is for.</summary>
+public enum TaskKind
+{
+    /// <summary>Sequence classification (cross-entropy), or regression (MSE) with one label.</summary>
+    Classify,
+
+    /// <summary>Sentence embeddings trained with in-batch negatives (MultipleNegativesRankingLoss).</summary>
+    Embed,
+}
+
+/// <summary>How token states become one vector per sequence.</summary>
+public enum Pooling
+{
+    /// <summary>The first token's ([CLS]) state.</summary>
+    Cls,
+
+    /// <summary>The attention-masked mean of all token states.</summary>
+    Mean,
+}
+
+/// <summary>Task head and loss options, validated once by <see cref="Validate"/>.</summary>
+public sealed class TaskOptions
+{
+    /// <summary>The task. Default <see cref="TaskKind.Classify"/>.</summary>
+    public TaskKind Kind { get; init; } = TaskKind.Classify;
+
+    /// <summary>Number of classes; 1 means regression with MSE. Default 2.</summary>
+    public int NumLabels { get; init; } = 2;
+
+    /// <summary>Pooling for classify (embed always uses mean pooling). Default <see cref="Pooling.Cls"/>.</summary>
+    public Pooling Pooling { get; init; } = Pooling.Cls;
+
+    /// <summary>Standard deviation of the classifier weight's normal init (bias starts at 0). Default 0.02.</summary>
+    public float HeadInitStd { get; init; } = 0.02f;
+
+    /// <summary>Similarity scale of the contrastive loss (sentence-transformers' default). Default 20.</summary>
+    public float EmbedScale { get; init; } = 20f;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the bad value.</summary>
+    public void Validate()
+    {
+        if (Kind == TaskKind.Classify && NumLabels < 1)
+            throw new ArgumentOutOfRangeException(nameof(NumLabels), NumLabels, "num_labels must be at least 1 (1 = regression)");
+        if (HeadInitStd <= 0 || !float.IsFinite(HeadInitStd))
+            throw new ArgumentOutOfRangeException(nameof(HeadInitStd), HeadInitStd, "head init std must be a positive number");
+        if (EmbedScale <= 0 || !float.IsFinite(EmbedScale))
+            throw new ArgumentOutOfRangeException(nameof(EmbedScale), EmbedScale, "embedding similarity scale must be positive");
+    }
+}
