@@ -111,23 +111,10 @@ public static class AdapterInjector
     // Checks every target against the graph; returns, per module path, the node producing its output.
     static Dictionary<string, NodeProto> TargetProducers(GraphProto graph, IReadOnlyList<LinearModule> targets)
     {
-        var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
         foreach (var t in targets)
         {
-            NodeProto node = graph.Node.FirstOrDefault(n => n.Name == t.NodeName)
-                ?? throw new AdapterException($"{t.Path}: node '{t.NodeName}' is not in the model; were the targets found in another model?");
-            if (node.OpType != t.OpType || !node.Input.Contains(t.InputName) || !node.Input.Contains(t.WeightName))
-                throw new AdapterException(
-                    $"{t.Path}: node '{t.NodeName}' is a {node.OpType} reading ({string.Join(", ", node.Input)}), not a {t.OpType} of '{t.InputName}' and '{t.WeightName}'.");
-            if (!initializers.TryGetValue(t.WeightName, out var weight))
-                throw new AdapterException($"{t.Path}: weight '{t.WeightName}' is not an initializer of the model.");
-            if (weight.DataType != (int)TensorProto.Types.DataType.Float)
-                throw new AdapterException($"{t.Path}: weight '{t.WeightName}' is {ElementType.Name(weight.DataType)}; only FLOAT models can be adapted so far.");
-            long[] expected = t.Layout == WeightLayout.InOut ? [t.InFeatures, t.OutFeatures] : [t.OutFeatures, t.InFeatures];
-            if (!weight.Dims.SequenceEqual(expected))
-                throw new AdapterException(
-                    $"{t.Path}: weight '{t.WeightName}' has shape [{string.Join(",", weight.Dims)}], expected [{string.Join(",", expected)}] for {t.Layout} with in {t.InFeatures}, out {t.OutFeatures}.");
+            TargetChecks.Locate(graph, t);
             producers[t.Path] = graph.Node.FirstOrDefault(n => n.Output.Contains(t.OutputName))
                 ?? throw new AdapterException($"{t.Path}: no node produces its output '{t.OutputName}'.");
         }

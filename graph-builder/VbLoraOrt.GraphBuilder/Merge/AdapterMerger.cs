@@ -8,7 +8,7 @@ namespace VbLoraOrt.GraphBuilder.Merge;
 /// <summary>
 /// Folds trained adapters into the base weights: each target's weight becomes <c>W + ΔW</c>, with
 /// <c>ΔW = (B·A)ᵀ</c> for an <c>[in, out]</c> MatMul weight and <c>B·A</c> for a Gemm transB=1 <c>[out, in]</c>
-/// weight. The merged model has the base's nodes, ops, inputs, outputs and initializer shapes: zero inference
+/// weight (read directly, or through a <c>Transpose</c> for a MatMul). The merged model has the base's nodes, ops, inputs, outputs and initializer shapes: zero inference
 /// overhead.
 /// <para>
 /// A weight that other nodes also read (tied embeddings, a weight reused by another MatMul) is not changed for
@@ -37,7 +37,7 @@ public static class AdapterMerger
         foreach (var f in factors)
         {
             LinearModule module = f.Module;
-            NodeProto node = WeightReader(graph, module);
+            var (_, reader, slot) = TargetChecks.Locate(graph, module);
             TensorProto weight = graph.Initializer.First(t => t.Name == module.WeightName);
             float[] values = merged.Tensors.ReadFloats(weight);
             AddDelta(values, f);
@@ -47,7 +47,7 @@ public static class AdapterMerger
                 // Shared: the adapted node reads a merged copy; the other readers keep the original.
                 readers[weight.Name]--;
                 updated.Name = names.Fresh($"{module.Path}.weight");
-                node.Input[1] = updated.Name;
+                reader.Input[slot] = updated.Name;
                 graph.Initializer.Add(updated);
             }
             else
@@ -72,22 +72,6 @@ public static class AdapterMerger
         for (int o = 0; o < output; o++)                                      // weight [in, out] += deltaᵀ
             for (int i = 0; i < input; i++)
                 weight[(long)i * output + o] += delta[(long)o * input + i];
-    }
-
-    static NodeProto WeightReader(GraphProto graph, LinearModule module)
-    {
-        NodeProto node = graph.Node.FirstOrDefault(n => n.Name == module.NodeName)
-            ?? throw new AdapterException($"{module.Path}: node '{module.NodeName}' is not in the model; merge into the model the adapter was planned on.");
-        if (node.OpType != module.OpType || node.Input.Count < 2 || node.Input[1] != module.WeightName)
-            throw new AdapterException(
-                $"{module.Path}: node '{module.NodeName}' ({node.OpType}) does not read weight '{module.WeightName}' as its second input; merge into the model the adapter was planned on.");
-        var weight = graph.Initializer.FirstOrDefault(t => t.Name == module.WeightName)
-            ?? throw new AdapterException($"{module.Path}: weight '{module.WeightName}' is not an initializer of the model.");
-        long[] expected = module.Layout == WeightLayout.InOut ? [module.InFeatures, module.OutFeatures] : [module.OutFeatures, module.InFeatures];
-        if (!weight.Dims.SequenceEqual(expected))
-            throw new AdapterException(
-                $"{module.Path}: weight '{module.WeightName}' has shape [{string.Join(",", weight.Dims)}], expected [{string.Join(",", expected)}].");
-        return node;
     }
 
     // Readers of each value: node inputs (counted per occurrence, subgraphs of If/Loop/Scan included) and graph outputs.

@@ -63,9 +63,26 @@ public static class AdapterFixtures
     public static LinearModule SharedWeightSecond(int dim = 8) =>
         new("second", PathSource.NodeName, "MatMul_2", "MatMul", dim, dim, "77", WeightLayout.InOut, null, "h", "y");
 
-    /// <summary>Values far from the init, as after training: bank U(-0.5, 0.5), logits U(-2, 2).</summary>
-    public static Dictionary<string, float[]> TrainedLooking(AdapterPlan plan, int seed = 100) =>
-        plan.Parameters.Select((p, i) => (p.Name, Values: TinyModels.Random((int)p.ElementCount, seed + i, p.Group == "bank" ? 0.5f : 2f)))
+    /// <summary>
+    /// Tied embeddings: ids[batch,seq] → Gather(embed.weight[vocab,d]) → h → MatMul(h, Transpose(embed.weight)) → logits.
+    /// The weight is read by the Gather and, through the Transpose, by the output projection.
+    /// </summary>
+    public static OnnxModel TiedEmbedding(int vocab = 8, int dim = 4)
+    {
+        var m = TinyModels.NewModel();
+        var g = m.Graph;
+        g.Input.Add(TinyModels.Value("ids", (int)TensorProto.Types.DataType.Int64, "batch", "seq"));
+        g.Output.Add(TinyModels.FloatValue("logits", "batch", "seq", vocab));
+        g.Initializer.Add(Tensors.Float("embed.weight", [vocab, dim], TinyModels.Random(vocab * dim, 31, 0.5f)));
+        g.Node.Add(TinyModels.Node("Gather", ["embed.weight", "ids"], ["h"], "Gather_0", Attr.Int("axis", 0)));
+        g.Node.Add(TinyModels.Node("Transpose", ["embed.weight"], ["embed_t"], "Transpose_1", Attr.Ints("perm", 1, 0)));
+        g.Node.Add(TinyModels.Node("MatMul", ["h", "embed_t"], ["logits"], "MatMul_2"));
+        return OnnxModel.FromProto(m);
+    }
+
+    /// <summary>Values far from the init, as after training: bank U(-bankScale, bankScale), logits U(-2, 2).</summary>
+    public static Dictionary<string, float[]> TrainedLooking(AdapterPlan plan, int seed = 100, float bankScale = 0.5f) =>
+        plan.Parameters.Select((p, i) => (p.Name, Values: TinyModels.Random((int)p.ElementCount, seed + i, p.Group == "bank" ? bankScale : 2f)))
             .ToDictionary(e => e.Name, e => e.Values);
 
     /// <summary>A random input batch [batch, dim].</summary>

@@ -1,3 +1,4 @@
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using VbLoraOrt.GraphBuilder.Adapters;
 using VbLoraOrt.GraphBuilder.Adapters.VbLora;
@@ -100,6 +101,24 @@ public sealed class AdapterMergerTests
         var input = AdapterFixtures.Input(4, 8);
         Assert.IsLessThanOrEqualTo(Tolerance, OrtRunner.MaxAbsDiff(OrtRunner.Run(adapted, input)["y"], OrtRunner.Run(merged, input)["y"]));
         Assert.AreEqual(baseModel.Graph.Initializer.Count + 1, merged.Graph.Initializer.Count, "one copy; the last reader merges in place");
+    }
+
+    [TestMethod]
+    public void Merge_WhenEmbeddingIsTiedThroughTranspose_CopiesItForTheProjectionOnly()
+    {
+        OnnxModel baseModel = AdapterFixtures.TiedEmbedding(vocab: 8, dim: 4);
+        var projection = LinearModuleFinder.Find(baseModel).Single();
+        Assert.AreEqual(("MatMul", WeightLayout.OutIn, "embed.weight"), (projection.OpType, projection.Layout, projection.WeightName));
+
+        var (_, adapted, merged) = AdaptAndMerge(baseModel, [projection]);
+
+        var ids = new Dictionary<string, object> { ["ids"] = new DenseTensor<long>(new long[] { 0, 3, 7, 1, 5, 2 }, [2, 3]) };
+        Assert.IsLessThanOrEqualTo(Tolerance, OrtRunner.MaxAbsDiff(OrtRunner.Run(adapted, ids)["logits"], OrtRunner.Run(merged, ids)["logits"]));
+        Assert.AreEqual("embed.weight", merged.Graph.Node.Single(n => n.OpType == "Gather").Input[0], "the embedding lookup keeps the original");
+        string copy = merged.Graph.Node.Single(n => n.OpType == "Transpose").Input[0];
+        Assert.AreNotEqual("embed.weight", copy, "the projection reads a merged copy");
+        CollectionAssert.AreEqual(baseModel.Tensors.ReadFloats(baseModel.Graph.Initializer.Single()),
+            merged.Tensors.ReadFloats(merged.Graph.Initializer.Single(t => t.Name == "embed.weight")));
     }
 
     [TestMethod]
