@@ -67,7 +67,7 @@ public static class AdapterInjector
         var original = graph.Node.ToList();
         var compose = new GraphEmitter(graph, method.Name, names);
         IReadOnlyList<FactorValues> factors = method.EmitFactors(plan, compose);
-        var besideTarget = new Dictionary<NodeProto, List<NodeProto>>();
+        var besideTarget = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance); // protobuf Equals is by value
         foreach (var f in factors)
         {
             // Transposes depend only on parameters: they belong to the composition, run once per step.

@@ -122,6 +122,28 @@ public sealed class AdapterMergerTests
     }
 
     [TestMethod]
+    public void Merge_WhenOneTargetFeedsAnother_MatchesAdapterOutput()
+    {
+        // x → MatMul 201 → h → MatMul 202 → y: the second target reads the first target's adapted output.
+        var m = TinyModels.NewModel();
+        m.Graph.Input.Add(TinyModels.FloatValue("x", "batch", 8));
+        m.Graph.Output.Add(TinyModels.FloatValue("y", "batch", 8));
+        m.Graph.Initializer.Add(Tensors.Float("201", [8, 8], TinyModels.Random(64, 41, 0.5f)));
+        m.Graph.Initializer.Add(Tensors.Float("202", [8, 8], TinyModels.Random(64, 42, 0.5f)));
+        m.Graph.Node.Add(TinyModels.Node("MatMul", ["x", "201"], ["h"], "MatMul_0"));
+        m.Graph.Node.Add(TinyModels.Node("MatMul", ["h", "202"], ["y"], "MatMul_1"));
+        OnnxModel baseModel = OnnxModel.FromProto(m);
+        var targets = LinearModuleFinder.Find(baseModel).ToArray();
+        Assert.AreEqual(targets[0].OutputName, targets[1].InputName);
+
+        var (_, adapted, merged) = AdaptAndMerge(baseModel, targets);
+
+        var input = AdapterFixtures.Input(4, 8);
+        Assert.IsTrue(AdapterFixtures.IsTopologicallySorted(adapted.Graph));
+        Assert.IsLessThanOrEqualTo(Tolerance, OrtRunner.MaxAbsDiff(OrtRunner.Run(adapted, input)["y"], OrtRunner.Run(merged, input)["y"]));
+    }
+
+    [TestMethod]
     public void Merge_WhenNodeDoesNotReadTheWeight_ThrowsNamingModule()
     {
         var plan = Small.Plan(AdapterFixtures.MlpTargets(8, 16, 8));
