@@ -16,6 +16,9 @@ namespace VbLoraOrt.GraphBuilder.Adapters;
 /// </summary>
 public static class AdapterInjector
 {
+    /// <summary>Oldest default-domain opset the emitted subgraphs are valid in (TopK takes K as an input from 10, largest/sorted from 11).</summary>
+    public const long MinimumOpset = 11;
+
     /// <summary>
     /// An adapted inference model: the parameters are initializers holding <paramref name="values"/>
     /// (by default the method's <see cref="IAdapterMethod.InitialValues"/>).
@@ -49,6 +52,9 @@ public static class AdapterInjector
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(method);
+        if (baseModel.Opset < MinimumOpset)
+            throw new AdapterException(
+                $"{baseModel.SourcePath ?? "the model"} imports opset {baseModel.Opset}; adapters need opset {MinimumOpset} or newer (TopK with a K input). Re-export the model with opset {MinimumOpset}+.");
         AdapterPlan plan = method.Plan(targets);
         OnnxModel model = baseModel.Clone();
         GraphProto graph = model.Graph;

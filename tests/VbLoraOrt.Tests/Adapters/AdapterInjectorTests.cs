@@ -132,6 +132,17 @@ public sealed class AdapterInjectorTests
     }
 
     [TestMethod]
+    public void Inject_WhenOpsetTooOld_ThrowsNamingOpset()
+    {
+        OnnxModel old = TinyModels.TwoLayerMlp(8, 16, 8);
+        old.Proto.OpsetImport[0].Version = 9;
+
+        var e = Assert.ThrowsExactly<AdapterException>(() => AdapterInjector.InjectWithInitializers(old, Small, AdapterFixtures.MlpTargets(8, 16, 8)));
+
+        StringAssert.Contains(e.Message, "imports opset 9; adapters need opset 11 or newer");
+    }
+
+    [TestMethod]
     public void Inject_LeavesBaseModelUnchanged()
     {
         OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
