@@ -1,0 +1,155 @@
+using Microsoft.ML.OnnxRuntime.Tensors;
+using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.GraphBuilder.Adapters.VbLora;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.Tests.Support;
+
+namespace VbLoraOrt.Tests.Adapters;
+
+[TestClass]
+public sealed class AdapterInjectorTests
+{
+    static readonly VbLoraMethod Small = new(new VbLoraOptions { NumVectors = 6, VectorLength = 4, Rank = 2, TopK = 2 });
+
+    [TestMethod]
+    public void Inject_WhenBankIsZero_OutputEqualsBase()
+    {
+        OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
+        var targets = AdapterFixtures.MlpTargets(8, 16, 8);
+        var values = Small.InitialValues(Small.Plan(targets)).ToDictionary();
+        values[AdapterTensorNames.VectorBank] = new float[values[AdapterTensorNames.VectorBank].Length];
+
+        var injected = AdapterInjector.InjectWithInitializers(baseModel, Small, targets, values);
+
+        var input = AdapterFixtures.Input(5, 8);
+        float diff = OrtRunner.MaxAbsDiff(OrtRunner.Run(baseModel, input)["y"], OrtRunner.Run(injected.Model, input)["y"]);
+        Assert.IsLessThanOrEqualTo(1e-6f, diff);
+    }
+
+    [TestMethod]
+    public void Inject_AtDefaultInit_OutputDiffersFromBase()
+    {
+        OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
+
+        var injected = AdapterInjector.InjectWithInitializers(baseModel, Small, AdapterFixtures.MlpTargets(8, 16, 8));
+
+        var input = AdapterFixtures.Input(5, 8);
+        float diff = OrtRunner.MaxAbsDiff(OrtRunner.Run(baseModel, input)["y"], OrtRunner.Run(injected.Model, input)["y"]);
+        Assert.IsGreaterThan(1e-6f, diff);
+    }
+
+    [TestMethod]
+    public void Inject_AddsLowRankTermToTargetOutput_ForEveryConsumerAndGraphOutput()
+    {
+        const int inDim = 8, outDim = 4, batch = 3;
+        OnnxModel baseModel = AdapterFixtures.GemmTransB(inDim, outDim);
+        var target = AdapterFixtures.GemmTarget(inDim, outDim);
+        var plan = Small.Plan([target]);
+        var values = AdapterFixtures.TrainedLooking(plan);
+        var factors = Small.ComputeFactors(plan, values)[0];
+
+        var injected = AdapterInjector.InjectWithInitializers(baseModel, Small, [target], values);
+
+        var input = AdapterFixtures.Input(batch, inDim);
+        float[] x = AdapterFixtures.Flat((Tensor<float>)input["x"]);
+        var before = OrtRunner.Run(baseModel, input);
+        var after = OrtRunner.Run(injected.Model, input);
+        float[] expected = AdapterFixtures.Flat(before["g"]);
+        for (int n = 0; n < batch; n++)              // g += (x·Aᵀ)·Bᵀ, computed here row by row
+            for (int o = 0; o < outDim; o++)
+                for (int k = 0; k < plan.Rank; k++)
+                {
+                    double xa = Enumerable.Range(0, inDim).Sum(i => (double)x[n * inDim + i] * factors.A[k * inDim + i]);
+                    expected[n * outDim + o] += (float)(xa * factors.B[o * plan.Rank + k]);
+                }
+        Assert.IsLessThanOrEqualTo(1e-5f, AdapterFixtures.MaxAbsDiff(expected, AdapterFixtures.Flat(after["g"])), "graph output g");
+        Assert.IsLessThanOrEqualTo(1e-5f, AdapterFixtures.MaxAbsDiff(expected.Select(MathF.Tanh).ToArray(), AdapterFixtures.Flat(after["t"])), "Tanh reads the adapted g");
+        Assert.IsGreaterThan(1e-3f, AdapterFixtures.MaxAbsDiff(AdapterFixtures.Flat(before["g"]), expected), "the adapter term is not negligible");
+    }
+
+    [TestMethod]
+    public void Inject_WithGraphInputs_DeclaresParametersAndComputesAsWithInitializers()
+    {
+        OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
+        var targets = AdapterFixtures.MlpTargets(8, 16, 8);
+        var values = AdapterFixtures.TrainedLooking(Small.Plan(targets));
+
+        var asInputs = AdapterInjector.InjectWithGraphInputs(baseModel, Small, targets);
+        var asInitializers = AdapterInjector.InjectWithInitializers(baseModel, Small, targets, values);
+
+        foreach (var p in asInputs.Plan.Parameters)
+        {
+            var declared = asInputs.Model.Graph.Input.SingleOrDefault(i => i.Name == p.Name);
+            Assert.IsNotNull(declared, $"{p.Name} is a graph input");
+            CollectionAssert.AreEqual(p.Shape, declared.Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), p.Name);
+            Assert.IsFalse(asInputs.Model.Graph.Initializer.Any(t => t.Name == p.Name), $"{p.Name} is not also an initializer");
+        }
+        var input = AdapterFixtures.Input(4, 8);
+        var fed = new Dictionary<string, object>(input);
+        foreach (var p in asInputs.Plan.Parameters)
+            fed[p.Name] = new DenseTensor<float>(values[p.Name], p.Shape.Select(d => (int)d).ToArray());
+        float diff = OrtRunner.MaxAbsDiff(OrtRunner.Run(asInitializers.Model, input)["y"], OrtRunner.Run(asInputs.Model, fed)["y"]);
+        Assert.AreEqual(0f, diff);
+    }
+
+    [TestMethod]
+    public void Inject_EmitsCompositionOncePerModule_InTopologicalOrder()
+    {
+        OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
+        var targets = AdapterFixtures.MlpTargets(8, 16, 8);
+
+        var injected = AdapterInjector.InjectWithInitializers(baseModel, Small, targets);
+
+        var graph = injected.Model.Graph;
+        Assert.AreEqual(2 * targets.Length, graph.Node.Count(n => n.OpType == "TopK"), "one TopK for A and one for B per module");
+        Assert.AreEqual(baseModel.Graph.Node.Count(n => n.OpType == "MatMul") + 4 * targets.Length,
+            graph.Node.Count(n => n.OpType == "MatMul"), "per module: one MatMul per admixture (A and B) and two on the activations");
+        Assert.IsTrue(AdapterFixtures.IsTopologicallySorted(graph), "nodes are in topological order");
+        Assert.IsTrue(baseModel.Graph.Node.All(n => n.Output.All(o => baseModel.Graph.Node.Count(m => m.Output.Contains(o)) == 1)));
+        CollectionAssert.AreEqual(baseModel.Graph.Output.Select(o => o.Name).ToArray(), graph.Output.Select(o => o.Name).ToArray(),
+            "graph outputs keep their names");
+    }
+
+    [TestMethod]
+    public void Inject_WhenAlreadyInjected_ThrowsNamingTheTensor()
+    {
+        var targets = AdapterFixtures.MlpTargets(8, 16, 8);
+        var once = AdapterInjector.InjectWithInitializers(TinyModels.TwoLayerMlp(8, 16, 8), Small, targets);
+
+        var e = Assert.ThrowsExactly<AdapterException>(() => AdapterInjector.InjectWithInitializers(once.Model, Small, targets));
+
+        StringAssert.Contains(e.Message, "'vblora_vector_bank'");
+    }
+
+    [TestMethod]
+    public void Inject_WhenTargetNodeMissing_ThrowsNamingModule()
+    {
+        var wrong = AdapterFixtures.MlpTargets(8, 16, 8)[0] with { NodeName = "MatMul_99" };
+
+        var e = Assert.ThrowsExactly<AdapterException>(() => AdapterInjector.InjectWithInitializers(TinyModels.TwoLayerMlp(8, 16, 8), Small, [wrong]));
+
+        StringAssert.StartsWith(e.Message, "layer1: node 'MatMul_99' is not in the model");
+    }
+
+    [TestMethod]
+    public void Inject_WhenOpsetTooOld_ThrowsNamingOpset()
+    {
+        OnnxModel old = TinyModels.TwoLayerMlp(8, 16, 8);
+        old.Proto.OpsetImport[0].Version = 9;
+
+        var e = Assert.ThrowsExactly<AdapterException>(() => AdapterInjector.InjectWithInitializers(old, Small, AdapterFixtures.MlpTargets(8, 16, 8)));
+
+        StringAssert.Contains(e.Message, "imports opset 9; adapters need opset 11 or newer");
+    }
+
+    [TestMethod]
+    public void Inject_LeavesBaseModelUnchanged()
+    {
+        OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
+        byte[] before = baseModel.ToBytesInline();
+
+        AdapterInjector.InjectWithInitializers(baseModel, Small, AdapterFixtures.MlpTargets(8, 16, 8));
+
+        CollectionAssert.AreEqual(before, baseModel.ToBytesInline());
+    }
+}
