@@ -66,7 +66,7 @@ public static class TaskHead
         };
         var init = new Dictionary<string, float[]>
         {
-            [WeightName] = values?[WeightName] ?? new SeededRandom(seed).Normals((long)hiddenSize * labels, 0f, options.HeadInitStd),
+            [WeightName] = values?[WeightName] ?? new SeededRandom(seed, WeightName).Normal((long)hiddenSize * labels, options.HeadInitStd),
             [BiasName] = values?[BiasName] ?? new float[labels],
         };
         foreach (var t in trainables)
