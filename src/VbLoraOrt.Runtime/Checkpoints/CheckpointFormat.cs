@@ -134,10 +134,11 @@ static class CheckpointFormat
             shape[d] = body.Int64();
             if (shape[d] < 0)
                 throw body.Malformed($"tensor '{name}' has negative dimension {shape[d]}");
-            // Bounded by the bytes present before multiplying further, so this never overflows.
-            count *= shape[d];
-            if (count > body.Remaining / sizeof(float))
+            // Checked by division before multiplying, so a forged dimension can neither overflow nor allocate.
+            long budget = body.Remaining / sizeof(float);
+            if (shape[d] != 0 && count > budget / shape[d])
                 throw body.Malformed($"tensor '{name}' of shape [{string.Join(",", shape.Take(d + 1))}…] needs more bytes than the {body.Remaining} left");
+            count *= shape[d];
         }
         var values = new float[count];
         body.Bytes(checked((int)count * sizeof(float)), $"tensor '{name}'").CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));

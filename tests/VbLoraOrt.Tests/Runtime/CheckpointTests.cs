@@ -131,10 +131,12 @@ public sealed class CheckpointTests
     }
 
     [TestMethod]
-    public void Load_WhenATensorClaimsMoreElementsThanTheFileHolds_ThrowsBeforeAllocating()
+    [DataRow(1L << 40, 1L << 40)]
+    [DataRow(2L, 1L << 62)]   // 2 × 2^62 wraps to a negative int64 if multiplied unchecked
+    public void Load_WhenATensorClaimsMoreElementsThanTheFileHolds_ThrowsBeforeAllocating(long dim0, long dim1)
     {
-        // A well-checksummed file whose one tensor declares 2^40 × 2^20 elements: must fail on the bound check,
-        // not by trying to allocate.
+        // A well-checksummed file whose one tensor declares far more elements than its 16 data bytes: must fail on
+        // the bound check, not by allocating or by wrapping around.
         string path = Path.Combine(NewFolder(), "forged.ckpt");
         var body = new MemoryStream();
         using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
@@ -143,7 +145,7 @@ public sealed class CheckpointTests
             w.Write(0L); w.Write(0); w.Write(0L); w.Write(0L);
             w.Write(1u);
             w.Write(4u); w.Write(Encoding.UTF8.GetBytes("huge"));
-            w.Write(2u); w.Write(1L << 40); w.Write(1L << 20);
+            w.Write(2u); w.Write(dim0); w.Write(dim1);
             w.Write(new byte[16]);
         }
         File.WriteAllBytes(path, Framed(body.ToArray()));
@@ -203,6 +205,21 @@ public sealed class CheckpointTests
         var error = Assert.ThrowsExactly<ArgumentException>(() => new Checkpoint(Artifacts, 0, DataLoaderPosition.Start(1),
             [new NamedTensor("bank", [2, 3], [1, 2, 3])]));
         StringAssert.Contains(error.Message, "'bank' has 3 values for shape [2,3]");
+    }
+
+    [TestMethod]
+    public void ArtifactIdentity_OfManifest_ChangesWithContentOnly()
+    {
+        string dir = NewFolder();
+        File.WriteAllText(Path.Combine(dir, "a.json"), "{\"trainables\":[\"bank\"]}");
+        File.WriteAllText(Path.Combine(dir, "b.json"), "{\"trainables\":[\"bank\"]}");
+        File.WriteAllText(Path.Combine(dir, "c.json"), "{\"trainables\":[\"theta\"]}");
+
+        string a = ArtifactIdentity.OfManifest(Path.Combine(dir, "a.json"));
+
+        StringAssert.StartsWith(a, "sha256:");
+        Assert.AreEqual(a, ArtifactIdentity.OfManifest(Path.Combine(dir, "b.json")));
+        Assert.AreNotEqual(a, ArtifactIdentity.OfManifest(Path.Combine(dir, "c.json")));
     }
 
     static byte[] Framed(byte[] body)
