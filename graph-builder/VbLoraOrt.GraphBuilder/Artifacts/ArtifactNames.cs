@@ -56,4 +56,13 @@ public static class ArtifactNames
 
     /// <summary>Optimizer input: the 1-based step count used for bias correction (float scalar).</summary>
     public const string Step = "step";
+
+    /// <summary>Optimizer output: L2 norm over every gradient (float scalar), for reporting.</summary>
+    public const string GradNorm = "grad_norm";
+
+    /// <summary>
+    /// Optimizer output: true when every gradient element is finite (bool scalar). When false the optimizer
+    /// returns its inputs unchanged, so the state stays the last good one.
+    /// </summary>
+    public const string AllFinite = "all_finite";
 }

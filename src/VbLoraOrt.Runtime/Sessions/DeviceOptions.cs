@@ -1,0 +1,36 @@
+namespace VbLoraOrt.Runtime.Sessions;
+
+/// <summary>How <see cref="DeviceSessions"/> configures ONNX Runtime.</summary>
+public sealed class DeviceOptions
+{
+    /// <summary>Execution provider. Default <see cref="ExecutionDevice.Cpu"/>.</summary>
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+
+    /// <summary>CUDA device ordinal. Default 0.</summary>
+    public int DeviceId { get; init; }
+
+    /// <summary>Intra-op threads per session; 0 lets ONNX Runtime pick (one per physical core). Default 0.</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Parses a <c>--device</c> value: <c>cpu</c> or <c>cuda</c> (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">Any other value; the message lists the accepted ones.</exception>
+    public static ExecutionDevice ParseDevice(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Trim().ToLowerInvariant() switch
+        {
+            "cpu" => ExecutionDevice.Cpu,
+            "cuda" or "gpu" => ExecutionDevice.Cuda,
+            _ => throw new ArgumentException($"unknown device '{text}'; use 'cpu' or 'cuda'.", nameof(text)),
+        };
+    }
+
+    /// <summary>Throws naming the first invalid value.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Device))
+            throw new ArgumentOutOfRangeException(nameof(Device), Device, "unknown execution device.");
+        ArgumentOutOfRangeException.ThrowIfNegative(DeviceId);
+        ArgumentOutOfRangeException.ThrowIfNegative(IntraOpThreads);
+    }
+}
