@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using VbLoraOrt.GraphBuilder;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.Runtime.Checkpoints;
+using VbLoraOrt.GraphBuilder.Checkpoints;
 using VbLoraOrt.Runtime.Sessions;
 
 namespace VbLoraOrt.Runtime.Training;

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.Runtime.Checkpoints;
+using VbLoraOrt.GraphBuilder.Checkpoints;
 
 namespace VbLoraOrt.Tests.Runtime;
 
@@ -205,21 +205,6 @@ public sealed class CheckpointTests
         var error = Assert.ThrowsExactly<ArgumentException>(() => new Checkpoint(Artifacts, 0, DataLoaderPosition.Start(1),
             [new NamedTensor("bank", [2, 3], [1, 2, 3])]));
         StringAssert.Contains(error.Message, "'bank' has 3 values for shape [2,3]");
-    }
-
-    [TestMethod]
-    public void ArtifactIdentity_OfManifest_ChangesWithContentOnly()
-    {
-        string dir = NewFolder();
-        File.WriteAllText(Path.Combine(dir, "a.json"), "{\"trainables\":[\"bank\"]}");
-        File.WriteAllText(Path.Combine(dir, "b.json"), "{\"trainables\":[\"bank\"]}");
-        File.WriteAllText(Path.Combine(dir, "c.json"), "{\"trainables\":[\"theta\"]}");
-
-        string a = ArtifactIdentity.OfManifest(Path.Combine(dir, "a.json"));
-
-        StringAssert.StartsWith(a, "sha256:");
-        Assert.AreEqual(a, ArtifactIdentity.OfManifest(Path.Combine(dir, "b.json")));
-        Assert.AreNotEqual(a, ArtifactIdentity.OfManifest(Path.Combine(dir, "c.json")));
     }
 
     static byte[] Framed(byte[] body)

@@ -3,7 +3,7 @@ using VbLoraOrt.GraphBuilder;
 using VbLoraOrt.GraphBuilder.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
 using VbLoraOrt.Onnx;
-using VbLoraOrt.Runtime.Checkpoints;
+using VbLoraOrt.GraphBuilder.Checkpoints;
 using VbLoraOrt.Runtime.Training;
 using VbLoraOrt.Tests.Support;
 

@@ -1,4 +1,4 @@
-namespace VbLoraOrt.Runtime.Checkpoints;
+namespace VbLoraOrt.GraphBuilder.Checkpoints;
 
 /// <summary>
 /// Everything needed to resume training: trainable tensors and AdamW moments by contract name, the number of
@@ -38,7 +38,7 @@ public sealed class Checkpoint
         Tensors = tensors;
     }
 
-    /// <summary>Identity of the artifacts this state belongs to (see <see cref="ArtifactIdentity"/>).</summary>
+    /// <summary>Identity of the artifacts this state belongs to (<c>ArtifactManifest.Identity</c>).</summary>
     public string ArtifactsId { get; }
 
     /// <summary>Optimizer steps applied so far (the next step's bias correction uses <c>Step + 1</c>).</summary>

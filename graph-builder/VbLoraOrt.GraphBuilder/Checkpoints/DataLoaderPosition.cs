@@ -1,4 +1,4 @@
-namespace VbLoraOrt.Runtime.Checkpoints;
+namespace VbLoraOrt.GraphBuilder.Checkpoints;
 
 /// <summary>Where the data loader stands, so a resumed run draws the same batches a straight run would.</summary>
 /// <param name="Epoch">0-based epoch.</param>

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace VbLoraOrt.Runtime.Checkpoints;
+namespace VbLoraOrt.GraphBuilder.Checkpoints;
 
 /// <summary>
 /// The checkpoint file layout, little-endian:

@@ -1,4 +1,4 @@
-namespace VbLoraOrt.Runtime.Checkpoints;
+namespace VbLoraOrt.GraphBuilder.Checkpoints;
 
 /// <summary>A float tensor held on the host under its contract name (a trainable, or one of its moments).</summary>
 /// <param name="Name">Name per <c>ArtifactNames</c>: the trainable's name, or <c>FirstMoment</c>/<c>SecondMoment</c> of it.</param>

@@ -1,4 +1,4 @@
-namespace VbLoraOrt.Runtime.Checkpoints;
+namespace VbLoraOrt.GraphBuilder.Checkpoints;
 
 /// <summary>A checkpoint file could not be read or does not belong to the artifacts in use.</summary>
 public sealed class CheckpointException : Exception
