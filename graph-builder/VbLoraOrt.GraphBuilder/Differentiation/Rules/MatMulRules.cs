@@ -64,7 +64,7 @@ internal static class MatMulRules
             return grads;
         }
         var y = c.ShapeOf(c.Output(0));
-        Dim k = c.ShapeOf(rankA == 1 ? a : bIn)![rankA == 1 ? 0 : ^2];
+        Dim k = rankB == 1 ? c.ShapeOf(bIn)![0] : c.ShapeOf(a)![0];  // the contracted size
         if (rankB == 1)
         {
             // y[..., m] = a[..., m, k] · b[k]
