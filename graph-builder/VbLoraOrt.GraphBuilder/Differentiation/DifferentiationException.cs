@@ -1,0 +1,18 @@
+namespace VbLoraOrt.GraphBuilder.Differentiation;
+
+/// <summary>
+/// A graph cannot be differentiated as asked: an op without a gradient rule lies between a trainable tensor
+/// and the loss, a name is not in the graph, or a trainable tensor does not influence the loss. The message
+/// names the op, node and path.
+/// </summary>
+public sealed class DifferentiationException : Exception
+{
+    /// <summary>Creates the exception with a message for people.</summary>
+    public DifferentiationException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the underlying cause.</summary>
+    public DifferentiationException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>Creates the exception with no message (prefer the other constructors).</summary>
+    public DifferentiationException() { }
+}

@@ -1,0 +1,56 @@
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.Tests.Differentiation;
+
+/// <summary>Softmax, LogSoftmax and LayerNormalization in standard ops, checked against central differences.</summary>
+[TestClass]
+public sealed class NormalizationRulesTests
+{
+    [TestMethod]
+    [DataRow("Softmax", -1)]
+    [DataRow("Softmax", 1)]
+    [DataRow("LogSoftmax", -1)]
+    [DataRow("LogSoftmax", 0)]
+    public void SoftmaxFamily_AtOpset13_NormalizesOneAxis(string op, int axis) =>
+        new GradientCheck().Input("x", [2, 3, 4], ["batch", 3, 4])
+            .Node(op, ["x"], ["y"], Attr.Int("axis", axis)).Verify();
+
+    [TestMethod]
+    [DataRow("Softmax", 1)]
+    [DataRow("Softmax", 2)]
+    [DataRow("LogSoftmax", 1)]
+    [DataRow("LogSoftmax", -1)]
+    public void SoftmaxFamily_BeforeOpset13_NormalizesTrailingAxesTogether(string op, int axis) =>
+        new GradientCheck(opset: 11).Input("x", [2, 3, 4], ["batch", 3, 4])
+            .Node(op, ["x"], ["y"], Attr.Int("axis", axis)).Verify();
+
+    [TestMethod]
+    public void Softmax_OfMaskedAttentionScores_MatchesCentralDifferences() =>
+        new GradientCheck().Input("scores", [2, 2, 3, 3], ["batch", 2, "seq", "seq"]).Input("mask", [2, 1, 1, 3], ["batch", 1, 1, "seq"])
+            .Node("Add", ["scores", "mask"], ["masked"]).Node("Softmax", ["masked"], ["y"], Attr.Int("axis", -1)).Verify();
+
+    [TestMethod]
+    public void LayerNormalization_LastAxis_DifferentiatesInputScaleAndBias() =>
+        new GradientCheck(opset: 17).Input("x", [2, 3, 4], ["batch", "seq", 4]).Input("scale", [4]).Input("bias", [4])
+            .Node("LayerNormalization", ["x", "scale", "bias"], ["y"], Attr.Int("axis", -1), Attr.Float("epsilon", 1e-5f)).Verify();
+
+    [TestMethod]
+    public void LayerNormalization_OverTwoAxesWithoutBias_MatchesCentralDifferences() =>
+        new GradientCheck(opset: 17).Input("x", [2, 3, 4]).Input("scale", [3, 4])
+            .Node("LayerNormalization", ["x", "scale"], ["y"], Attr.Int("axis", 1)).Verify();
+
+    [TestMethod]
+    public void LayerNormAsExportedByTorch_MatchesCentralDifferences() =>
+        // ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div / Mul / Add, as in the MiniLM export.
+        new GradientCheck().Input("x", [2, 3, 4], ["batch", "seq", 4]).Input("gamma", [4]).Input("beta", [4])
+            .Scalar("two", 2).Scalar("eps", 1e-12)
+            .Node("ReduceMean", ["x"], ["mu"], Attr.Ints("axes", -1))
+            .Node("Sub", ["x", "mu"], ["xc"])
+            .Node("Pow", ["xc", "two"], ["sq"])
+            .Node("ReduceMean", ["sq"], ["var"], Attr.Ints("axes", -1))
+            .Node("Add", ["var", "eps"], ["ve"])
+            .Node("Sqrt", ["ve"], ["sd"])
+            .Node("Div", ["xc", "sd"], ["xh"])
+            .Node("Mul", ["xh", "gamma"], ["xs"])
+            .Node("Add", ["xs", "beta"], ["y"]).Verify();
+}
