@@ -15,6 +15,7 @@ public static class GraphCli
         var root = new RootCommand("vblora-graph: prepares exported ONNX transformers for VB-LoRA-family fine-tuning.")
         {
             InspectCommand.Create(output, error),
+            PrepareCommand.Create(output, error),
         };
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

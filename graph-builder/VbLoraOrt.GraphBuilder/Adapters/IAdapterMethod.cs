@@ -41,4 +41,10 @@ public interface IAdapterMethod
     /// </summary>
     /// <returns>One entry per target, in <see cref="AdapterPlan.Targets"/> order.</returns>
     IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters);
+
+    /// <summary>
+    /// Parameters the adapter's stored (shipped) form holds, in float32 equivalents: indices narrower than 4 bytes
+    /// count at their byte width (a uint8 index is 0.25), as PEFT reports it.
+    /// </summary>
+    double StoredParameterCount(AdapterPlan plan);
 }

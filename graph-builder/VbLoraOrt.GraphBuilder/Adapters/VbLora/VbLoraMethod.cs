@@ -51,6 +51,18 @@ public sealed class VbLoraMethod : IAdapterMethod
         return new AdapterPlan(Name, targets.ToArray(), R, parameters);
     }
 
+    /// <summary>Bytes per stored top-k index: uint8 when h ≤ 256, int16 when h ≤ 2^15, else int32.</summary>
+    public int IndexBytes => H <= 256 ? 1 : H <= 1 << 15 ? 2 : 4;
+
+    /// <inheritdoc/>
+    /// <remarks>The bank plus, per sub-vector, k indices and k−1 softmax weights (the last is 1 − Σ).</remarks>
+    public double StoredParameterCount(AdapterPlan plan)
+    {
+        RequireOwn(plan);
+        long subVectors = plan.Targets.Sum(t => (long)R * (t.InFeatures / Bl) + (long)(t.OutFeatures / Bl) * R);
+        return (double)H * Bl + subVectors * (Options.TopK - 1 + Options.TopK * IndexBytes / 4.0);
+    }
+
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
     {

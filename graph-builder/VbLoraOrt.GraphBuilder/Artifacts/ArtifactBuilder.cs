@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Onnx;
+using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
+using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.GraphBuilder.Differentiation;
+using VbLoraOrt.GraphBuilder.Discovery;
+using VbLoraOrt.GraphBuilder.Shapes;
+using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.GraphBuilder.Artifacts;
+
+/// <summary>
+/// <c>vblora-graph prepare</c>: turns an exported model into a training artifact folder in a few named steps —
+/// store the base once (its weights become the folder's one shared <c>weights.bin</c>), build the training graph
+/// (adapter + head + loss + backward), the eval graph, the optimizer graph, the initial checkpoint and the manifest.
+/// </summary>
+public static class ArtifactBuilder
+{
+    /// <summary>The base model as stored in the folder; training, eval and merge exports start from it.</summary>
+    public const string BaseModelFile = "base_model.onnx";
+
+    /// <summary>Builds every artifact; returns the manifest written.</summary>
+    public static ArtifactManifest Prepare(PrepareOptions options, TextWriter? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Task.Validate();
+        var clock = Stopwatch.StartNew();
+        void Log(string step) => log?.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F1}s] {step}");
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        string sha = Hashing.Sha256File(options.ModelPath);
+        OnnxModel stored = StoreBase(options);
+        Log($"stored base model ({Path.GetFileName(options.ModelPath)}, sha256 {sha[..12]}…)");
+
+        var modules = LinearModuleFinder.Find(stored);
+        var targets = TargetSelector.Select(modules, options.Targets);
+        int hidden = HiddenSize(stored, options.HiddenStatesOutput);
+        var dataInputs = DataInputs(stored);
+        Log($"{targets.Count} of {modules.Count} linear modules selected; hidden size {hidden}");
+
+        var training = BuildTrainingModel(stored, options, targets, hidden, dataInputs);
+        SaveShared(training.Model, Path.Combine(options.OutputDirectory, ArtifactNames.TrainingModel));
+        Log($"training model: {training.Model.Graph.Node.Count} nodes ({training.BackwardNodes} backward)");
+
+        var eval = BuildEvalModel(stored, options, targets, hidden, dataInputs);
+        SaveShared(eval, Path.Combine(options.OutputDirectory, ArtifactNames.EvalModel));
+        Log("eval model written");
+
+        OptimizerModelBuilder.Build(training.Trainables, options.Optimizer)
+            .Save(Path.Combine(options.OutputDirectory, ArtifactNames.OptimizerModel));
+        Log("optimizer model written");
+
+        var manifest = Describe(options, sha, stored.Opset, hidden, training, targets, dataInputs);
+        WriteCheckpoint(options, manifest, training.InitialValues);
+        if (options.VocabPath != null)
+            File.Copy(options.VocabPath, Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), overwrite: true);
+        manifest.Save(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
+        Log($"manifest written: {manifest.Counts.Trainable} trainable, {manifest.Counts.AdapterStored:F0} stored adapter parameters");
+        return manifest;
+    }
+
+    sealed record TrainingGraph(
+        OnnxModel Model, IReadOnlyList<TrainableTensor> Trainables, IReadOnlyDictionary<string, float[]> InitialValues,
+        IReadOnlyList<string> LabelInputs, AdapterPlan Plan, int BackwardNodes);
+
+    // Step 1: the base model with its large tensors in the folder's weights file; everything built later
+    // references that file instead of copying 90 MB three times.
+    static OnnxModel StoreBase(PrepareOptions options)
+    {
+        string path = Path.Combine(options.OutputDirectory, BaseModelFile);
+        OnnxModel.Load(options.ModelPath).Save(path, new ExternalDataOptions { FileName = ArtifactNames.WeightsFile });
+        return OnnxModel.Load(path);
+    }
+
+    // Step 2: adapter (parameters as inputs) + head + loss, differentiated with respect to every trainable.
+    static TrainingGraph BuildTrainingModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
+        int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
+    {
+        var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
+        var model = injected.Model;
+        var head = TaskHead.Append(model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
+            withLoss: true, headAsInputs: true, options.Seed);
+        var trainables = injected.Plan.Parameters.Concat(head.Trainables).ToList();
+        var initial = new Dictionary<string, float[]>(options.Method.InitialValues(injected.Plan), StringComparer.Ordinal);
+        foreach (var (name, values) in head.InitialValues)
+            initial[name] = values;
+
+        int before = model.Graph.Node.Count;
+        var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, trainables.Select(t => t.Name).ToList());
+        var e = new GraphEmitter(model.Graph, "outputs");
+        model.Graph.Output.Clear();
+        e.OpNamed("Identity", [head.LossName!], [e.Names.Reserve(ArtifactNames.Loss)]);
+        model.Graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
+        foreach (var t in trainables)
+        {
+            e.OpNamed("Identity", [gradients.Gradients[t.Name]], [e.Names.Reserve(ArtifactNames.Grad(t.Name))]);
+            model.Graph.Output.Add(ValueInfos.Float(ArtifactNames.Grad(t.Name), t.Shape.Cast<object>().ToArray()));
+        }
+        OrderInputs(model.Graph, dataInputs, head.LabelInputs, trainables);
+        return new TrainingGraph(model, trainables, initial, head.LabelInputs.Select(l => l.Name).ToList(), injected.Plan,
+            model.Graph.Node.Count - before);
+    }
+
+    // Step 3: the same forward with the task output and the loss. Labels have a default (an initializer of the
+    // same name), so they are optional: without them only the task output is meaningful.
+    static OnnxModel BuildEvalModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
+        int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
+    {
+        var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
+        var model = injected.Model;
+        var head = TaskHead.Append(model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
+            withLoss: true, headAsInputs: true, options.Seed);
+        var e = new GraphEmitter(model.Graph, "outputs");
+        var keep = model.Graph.Output.Single(o => o.Name == head.OutputName);
+        model.Graph.Output.Clear();
+        e.OpNamed("Identity", [head.LossName!], [e.Names.Reserve(ArtifactNames.Loss)]);
+        model.Graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
+        model.Graph.Output.Add(keep);
+        foreach (var label in head.LabelInputs)
+            model.Graph.Initializer.Add(DefaultLabel(label));
+        OrderInputs(model.Graph, dataInputs, head.LabelInputs, injected.Plan.Parameters.Concat(head.Trainables).ToList());
+        return model;
+    }
+
+    static TensorProto DefaultLabel(ValueInfoProto label) =>
+        label.Type.TensorType.ElemType == (int)TensorProto.Types.DataType.Int64
+            ? Tensors.Int64(label.Name, [1], [0])
+            : Tensors.Float(label.Name, [1], [0f]);
+
+    // Inputs: the model's data inputs, then labels, then trainables in manifest order.
+    static void OrderInputs(GraphProto graph, IReadOnlyList<ValueInfoProto> dataInputs, IReadOnlyList<ValueInfoProto> labels,
+        IReadOnlyList<TrainableTensor> trainables)
+    {
+        var byName = graph.Input.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        graph.Input.Clear();
+        foreach (var input in dataInputs) graph.Input.Add(byName[input.Name]);
+        foreach (var label in labels) graph.Input.Add(byName[label.Name]);
+        foreach (var t in trainables) graph.Input.Add(byName[t.Name]);
+    }
+
+    static void SaveShared(OnnxModel model, string path) =>
+        model.Save(path, new ExternalDataOptions { FileName = Path.GetFileNameWithoutExtension(path) + ".data", ThresholdBytes = 1 << 20 });
+
+    static IReadOnlyList<ValueInfoProto> DataInputs(OnnxModel model)
+    {
+        var initializers = model.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        return model.Graph.Input.Where(i => !initializers.Contains(i.Name)).Select(i => i.Clone()).ToList();
+    }
+
+    static int HiddenSize(OnnxModel model, string output)
+    {
+        if (model.Graph.Output.All(o => o.Name != output))
+            throw new BadInputException($"{model.SourcePath}: the model has no output '{output}' (outputs: {string.Join(", ", model.Graph.Output.Select(o => o.Name))}). Pass the token-state output with --hidden-output.");
+        var facts = ShapeInference.Infer(model, new GraphConstants(model));
+        if (facts[output].Shape is { Count: > 0 } shape && shape[^1].Value is long size)
+            return checked((int)size);
+        throw new BadInputException($"{model.SourcePath}: cannot tell the size of the last axis of '{output}' from the graph.");
+    }
+
+    static ArtifactManifest Describe(PrepareOptions options, string sha, long opset, int hidden, TrainingGraph training,
+        IReadOnlyList<LinearModule> targets, IReadOnlyList<ValueInfoProto> dataInputs)
+    {
+        long adapter = training.Plan.ParameterCount;
+        long head = training.Trainables.Where(t => t.Group == ParameterGroups.Head).Sum(t => t.ElementCount);
+        return new ArtifactManifest
+        {
+            BaseModel = new BaseModelInfo(BaseModelFile, sha, opset, options.HiddenStatesOutput, hidden),
+            Method = options.Method.Name,
+            MethodOptions = AdapterMethods.OptionsOf(options.Method),
+            Targets = targets,
+            TargetSpec = options.Targets.ToString(),
+            Trainables = training.Trainables,
+            DataInputs = dataInputs.Select(i => i.Name).ToList(),
+            LabelInputs = training.LabelInputs,
+            Task = new TaskInfo(options.Task.Kind, options.Task.NumLabels, options.Task.Pooling, null),
+            Tokenizer = new TokenizerInfo("vocab.txt", LowerCase: true, options.MaxLength),
+            Counts = new ParameterCounts(adapter + head, adapter, options.Method.StoredParameterCount(training.Plan), head),
+            Seed = options.Seed,
+        };
+    }
+
+    static void WriteCheckpoint(PrepareOptions options, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> initial)
+    {
+        var tensors = manifest.Trainables.Select(t => new NamedTensor(t.Name, t.Shape, initial[t.Name])).ToList();
+        new Checkpoint(manifest.Identity, 0, new DataLoaderPosition(0, 0, options.Seed), tensors)
+            .Save(Path.Combine(options.OutputDirectory, ArtifactNames.InitialCheckpoint));
+    }
+}

@@ -1,0 +1,43 @@
+using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
+using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.GraphBuilder.Tasks;
+
+namespace VbLoraOrt.GraphBuilder.Artifacts;
+
+/// <summary>What <see cref="ArtifactBuilder.Prepare"/> builds.</summary>
+public sealed class PrepareOptions
+{
+    /// <summary>The exported base model.</summary>
+    public required string ModelPath { get; init; }
+
+    /// <summary>Output folder (created; existing artifact files in it are replaced atomically).</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>The adapter method, configured.</summary>
+    public required IAdapterMethod Method { get; init; }
+
+    /// <summary>Which linear modules to adapt.</summary>
+    public required TargetSpec Targets { get; init; }
+
+    /// <summary>Task head and loss.</summary>
+    public TaskOptions Task { get; init; } = new();
+
+    /// <summary>WordPiece vocabulary copied into the artifacts for the runner's tokenizer; optional.</summary>
+    public string? VocabPath { get; init; }
+
+    /// <summary>Default maximum sequence length recorded for the runner. Default 128.</summary>
+    public int MaxLength { get; init; } = 128;
+
+    /// <summary>Seed of the task head's initial values (the adapter has its own in its options). Default 42.</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>AdamW constants baked into the optimizer graph.</summary>
+    public AdamWOptions Optimizer { get; init; } = new();
+
+    /// <summary>Token-state output of the base model the head reads. Default <c>last_hidden_state</c>.</summary>
+    public string HiddenStatesOutput { get; init; } = "last_hidden_state";
+
+    /// <summary>Attention-mask input of the base model. Default <c>attention_mask</c>.</summary>
+    public string AttentionMaskInput { get; init; } = "attention_mask";
+}
