@@ -1,7 +1,7 @@
 namespace VbLoraOrt.GraphBuilder.Checkpoints;
 
 /// <summary>A checkpoint file could not be read or does not belong to the artifacts in use.</summary>
-public sealed class CheckpointException : Exception
+public sealed class CheckpointException : VbLoraOrt.Onnx.BadInputException
 {
     /// <summary>Creates the error for <paramref name="path"/>; the message starts with the file name.</summary>
     public CheckpointException(string path, string problem, Exception? inner = null)

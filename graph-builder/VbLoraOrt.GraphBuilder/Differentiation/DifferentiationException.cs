@@ -5,10 +5,10 @@ namespace VbLoraOrt.GraphBuilder.Differentiation;
 /// and the loss, a name is not in the graph, or a trainable tensor does not influence the loss. The message
 /// names the op, node and path.
 /// </summary>
-public sealed class DifferentiationException : Exception
+public sealed class DifferentiationException : VbLoraOrt.Onnx.BadInputException
 {
     /// <summary>Creates the exception with a message for people.</summary>
-    public DifferentiationException(string message) : base(message) { }
+    public DifferentiationException(string message) : base(message, null) { }
 
     /// <summary>Creates the exception with a message and the underlying cause.</summary>
     public DifferentiationException(string message, Exception inner) : base(message, inner) { }

@@ -1,7 +1,7 @@
 namespace VbLoraOrt.Runtime.Data;
 
 /// <summary>A data file row (or the file) is unusable. The message reads <c>file:line: what is wrong; what to do</c>.</summary>
-public sealed class DataFileException : Exception
+public sealed class DataFileException : VbLoraOrt.Onnx.BadInputException
 {
     /// <summary>Creates the exception for <paramref name="path"/> at 1-based <paramref name="line"/> (0: the whole file).</summary>
     public DataFileException(string path, int line, string problem)

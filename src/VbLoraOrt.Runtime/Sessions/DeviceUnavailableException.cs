@@ -1,7 +1,7 @@
 namespace VbLoraOrt.Runtime.Sessions;
 
 /// <summary>The requested execution device cannot be used with this build or on this machine.</summary>
-public sealed class DeviceUnavailableException : Exception
+public sealed class DeviceUnavailableException : VbLoraOrt.Onnx.BadInputException
 {
     /// <summary>Creates the error for <paramref name="device"/>; <paramref name="reason"/> says what was missing.</summary>
     public DeviceUnavailableException(ExecutionDevice device, string reason, Exception? inner = null)
