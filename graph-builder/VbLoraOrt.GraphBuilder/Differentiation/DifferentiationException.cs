@@ -12,7 +12,4 @@ public sealed class DifferentiationException : VbLoraOrt.Onnx.BadInputException
 
     /// <summary>Creates the exception with a message and the underlying cause.</summary>
     public DifferentiationException(string message, Exception inner) : base(message, inner) { }
-
-    /// <summary>Creates the exception with no message (prefer the other constructors).</summary>
-    public DifferentiationException() { }
 }
