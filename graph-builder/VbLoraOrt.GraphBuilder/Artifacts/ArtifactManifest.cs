@@ -59,7 +59,7 @@ public sealed record ArtifactManifest
     /// tensor shapes. A checkpoint with another identity is refused.
     /// </summary>
     public string Identity => Hashing.Sha256Hex(string.Join('\n',
-        [BaseModel.Sha256, Method, MethodOptions.GetRawText(), .. Targets.Select(t => t.Path),
+        [BaseModel.Sha256, Method, JsonSerializer.Serialize(MethodOptions), .. Targets.Select(t => t.Path),
          .. Trainables.Select(t => $"{t.Name}:{string.Join('x', t.Shape)}:{t.Group}"), Task.Kind.ToString(), Task.NumLabels.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
 
     /// <summary>JSON options used for reading and writing manifests.</summary>

@@ -57,4 +57,23 @@ public sealed class TokenBatch
         }
         return batch;
     }
+
+    /// <summary>Rows of <paramref name="top"/> then <paramref name="bottom"/>, padded to the longer sequence.</summary>
+    public static TokenBatch Stack(TokenBatch top, TokenBatch bottom, int padId)
+    {
+        ArgumentNullException.ThrowIfNull(top);
+        ArgumentNullException.ThrowIfNull(bottom);
+        var batch = new TokenBatch(top.BatchSize + bottom.BatchSize, Math.Max(top.SequenceLength, bottom.SequenceLength));
+        batch.InputIds.AsSpan().Fill(padId);
+        int row = 0;
+        foreach (var part in new[] { top, bottom })
+            for (int r = 0; r < part.BatchSize; r++, row++)
+            {
+                int from = r * part.SequenceLength, to = row * batch.SequenceLength;
+                Array.Copy(part.InputIds, from, batch.InputIds, to, part.SequenceLength);
+                Array.Copy(part.AttentionMask, from, batch.AttentionMask, to, part.SequenceLength);
+                Array.Copy(part.TokenTypeIds, from, batch.TokenTypeIds, to, part.SequenceLength);
+            }
+        return batch;
+    }
 }

@@ -1,0 +1,32 @@
+using VbLoraOrt.Runtime.Runs;
+
+namespace VbLoraOrt.Runner;
+
+/// <summary>Draws <c>loss.png</c> from a run's metrics: the training loss per step and the eval loss per epoch.</summary>
+static class LossCurve
+{
+    public static void Write(RunFolder run)
+    {
+        var train = MetricsLog.Read(run.MetricsPath, "loss");
+        if (train.Count == 0)
+            return;
+        var eval = MetricsLog.Read(run.MetricsPath, "eval_loss");
+        var plot = new ScottPlot.Plot();
+        var line = plot.Add.Scatter(train.Select(p => (double)p.Step).ToArray(), train.Select(p => p.Value).ToArray());
+        line.LegendText = "training loss";
+        line.MarkerSize = 0;
+        if (eval.Count > 0)
+        {
+            var points = plot.Add.Scatter(eval.Select(p => (double)p.Step).ToArray(), eval.Select(p => p.Value).ToArray());
+            points.LegendText = "eval loss";
+            points.MarkerSize = 8;
+        }
+        plot.Title("VbLoraOrt training");
+        plot.XLabel("step");
+        plot.YLabel("loss");
+        plot.ShowLegend();
+        string temp = run.PlotPath + ".tmp.png";
+        plot.SavePng(temp, 800, 500);
+        File.Move(temp, run.PlotPath, overwrite: true);
+    }
+}

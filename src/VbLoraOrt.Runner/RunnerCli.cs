@@ -1,0 +1,30 @@
+using System.CommandLine;
+using VbLoraOrt.GraphBuilder.CommandLine;
+
+namespace VbLoraOrt.Runner;
+
+/// <summary>The <c>vblora-run</c> program: parses a command line and runs the command, writing to the given streams.</summary>
+public static class RunnerCli
+{
+    /// <summary>Program name used in messages.</summary>
+    public const string Name = "vblora-run";
+
+    /// <summary>Runs <paramref name="args"/>; returns the process exit code (<see cref="ExitCodes"/>).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancel = default)
+    {
+        var root = new RootCommand("vblora-run: trains, evaluates and exports VB-LoRA adapters on ONNX Runtime.")
+        {
+            TrainCommand.Create(output, error, cancel),
+            DemoCommand.Create(output, error, cancel),
+        };
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors)
+                error.WriteLine($"{Name}: {e.Message}");
+            error.WriteLine($"Run `{Name} --help` for usage.");
+            return ExitCodes.Usage;
+        }
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using VbLoraOrt.GraphBuilder;
+using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Runtime.Data;
+using VbLoraOrt.Runtime.Runs;
+using VbLoraOrt.Runtime.Sessions;
+
+namespace VbLoraOrt.Runner;
+
+/// <summary><c>vblora-run train --artifacts DIR --train FILE … --out RUN</c>, or <c>train --resume RUN</c>.</summary>
+static class TrainCommand
+{
+    public static Command Create(TextWriter output, TextWriter error, CancellationToken cancel)
+    {
+        var o = new TrainOptionSet();
+        var command = new Command("train", "Fine-tune: train the adapter (and head) on a data file, evaluating and checkpointing as it goes.");
+        o.AddTo(command);
+        command.SetAction(result => CommandGuard.Run(RunnerCli.Name, () =>
+        {
+            string? resume = result.GetValue(o.Resume);
+            var summary = ConsoleObserver.Run(output, observer => resume != null
+                ? TrainingRun.Resume(resume, observer, cancel)
+                : TrainingRun.Start(o.Read(result), observer, cancel));
+            var run = new RunFolder(resume ?? result.GetValue(o.Out)!);
+            LossCurve.Write(run);
+            output.WriteLine($"{(summary.Cancelled ? "stopped" : "done")} at step {summary.Steps}; checkpoint {summary.Checkpoint}; metrics {run.MetricsPath}; loss curve {run.PlotPath}");
+            return summary.Cancelled ? ExitCodes.Cancelled : ExitCodes.Ok;
+        }, error));
+        return command;
+    }
+}
+
+/// <summary>The options of <c>train</c> (also used by <c>demo</c>) and their mapping to <see cref="TrainOptions"/>.</summary>
+sealed class TrainOptionSet
+{
+    public Option<string?> Artifacts { get; } = new("--artifacts") { Description = "Artifact folder written by `vblora-graph prepare`." };
+    public Option<string?> Train { get; } = new("--train") { Description = "Training data: JSONL, CSV or TSV (text[, text_pair], label; or anchor, positive)." };
+    public Option<string?> Eval { get; } = new("--eval") { Description = "Evaluation data, evaluated after every epoch." };
+    public Option<string?> Out { get; } = new("--out") { Description = "Run folder for checkpoints, metrics.jsonl and loss.png." };
+    public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its last complete checkpoint." };
+    public Option<int> Epochs { get; } = new("--epochs") { DefaultValueFactory = _ => 1, Description = "Epochs." };
+    public Option<long> MaxSteps { get; } = new("--max-steps") { Description = "Stop after this many optimizer steps (overrides --epochs)." };
+    public Option<int> BatchSize { get; } = new("--batch-size") { DefaultValueFactory = _ => 16, Description = "Examples per batch." };
+    public Option<int> MaxLength { get; } = new("--max-length") { Description = "Maximum tokens per sequence (default: the artifacts')." };
+    public Option<float> LrBank { get; } = new("--lr-bank") { DefaultValueFactory = _ => 1e-3f, Description = "Learning rate of the vector bank." };
+    public Option<float> LrLogits { get; } = new("--lr-logits") { DefaultValueFactory = _ => 1e-2f, Description = "Learning rate of the top-k logits." };
+    public Option<float> LrHead { get; } = new("--lr-head") { DefaultValueFactory = _ => 4e-3f, Description = "Learning rate of the task head." };
+    public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "Decoupled weight decay." };
+    public Option<long> Warmup { get; } = new("--warmup") { Description = "Linear warm-up steps (then linear decay to 0)." };
+    public Option<int> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 42, Description = "Seed of the data order." };
+    public Option<string> Device { get; } = new("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda." };
+    public Option<int> Threads { get; } = new("--threads") { Description = "Intra-op threads (0: ONNX Runtime's default)." };
+    public Option<long> CheckpointEvery { get; } = new("--checkpoint-every") { DefaultValueFactory = _ => 50, Description = "Checkpoint every N steps (and at the end)." };
+    public Option<bool> SkipBadRows { get; } = new("--skip-bad-rows") { Description = "Skip and count bad data rows instead of stopping." };
+    public Option<NonFiniteAction> OnNonFinite { get; } = new("--on-non-finite") { DefaultValueFactory = _ => NonFiniteAction.Stop, Description = "stop or skip when a loss or gradient is not finite." };
+    public Option<bool> HeadOnly { get; } = new("--head-only") { Description = "Baseline: zero vector bank, adapter frozen, only the head trains." };
+    public Option<PaddingMode> Padding { get; } = new("--padding") { DefaultValueFactory = _ => PaddingMode.Longest, Description = "longest (bucketed) or maxlength." };
+
+    public void AddTo(Command command)
+    {
+        foreach (Option option in new Option[] { Artifacts, Train, Eval, Out, Resume, Epochs, MaxSteps, BatchSize, MaxLength, LrBank, LrLogits,
+                     LrHead, WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
+            command.Options.Add(option);
+    }
+
+    public TrainOptions Read(ParseResult r) => new()
+    {
+        Artifacts = r.GetValue(Artifacts) ?? throw new ArgumentException("--artifacts is required (or --resume RUN)"),
+        TrainFile = r.GetValue(Train) ?? throw new ArgumentException("--train is required (or --resume RUN)"),
+        EvalFile = r.GetValue(Eval),
+        Out = r.GetValue(Out) ?? throw new ArgumentException("--out is required (or --resume RUN)"),
+        Epochs = r.GetValue(Epochs),
+        MaxSteps = r.GetValue(MaxSteps),
+        BatchSize = r.GetValue(BatchSize),
+        MaxLength = r.GetValue(MaxLength),
+        LearningRates = new()
+        {
+            [ParameterGroups.Bank] = r.GetValue(LrBank),
+            [ParameterGroups.Logits] = r.GetValue(LrLogits),
+            [ParameterGroups.Head] = r.GetValue(LrHead),
+        },
+        WeightDecay = r.GetValue(WeightDecay),
+        WarmupSteps = r.GetValue(Warmup),
+        Seed = r.GetValue(Seed),
+        Device = DeviceOptions.ParseDevice(r.GetValue(Device)!),
+        Threads = r.GetValue(Threads),
+        CheckpointEvery = r.GetValue(CheckpointEvery),
+        SkipBadRows = r.GetValue(SkipBadRows),
+        OnNonFinite = r.GetValue(OnNonFinite),
+        HeadOnly = r.GetValue(HeadOnly),
+        Padding = r.GetValue(Padding),
+    };
+}

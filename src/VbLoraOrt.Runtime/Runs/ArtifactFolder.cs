@@ -1,0 +1,63 @@
+using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.Runtime.Text;
+
+namespace VbLoraOrt.Runtime.Runs;
+
+/// <summary>A folder written by <c>vblora-graph prepare</c>: its manifest and the paths of its files.</summary>
+public sealed class ArtifactFolder
+{
+    ArtifactFolder(string directory, ArtifactManifest manifest)
+    {
+        Directory = directory;
+        Manifest = manifest;
+    }
+
+    /// <summary>The folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>Its manifest.</summary>
+    public ArtifactManifest Manifest { get; }
+
+    /// <summary>Identity checkpoints of these artifacts carry.</summary>
+    public string Identity => Manifest.Identity;
+
+    /// <summary>Training graph path.</summary>
+    public string TrainingModel => PathOf(ArtifactNames.TrainingModel);
+
+    /// <summary>Eval graph path.</summary>
+    public string EvalModel => PathOf(ArtifactNames.EvalModel);
+
+    /// <summary>Optimizer graph path.</summary>
+    public string OptimizerModel => PathOf(ArtifactNames.OptimizerModel);
+
+    /// <summary>Initial checkpoint path.</summary>
+    public string InitialCheckpoint => PathOf(ArtifactNames.InitialCheckpoint);
+
+    /// <summary>Vocabulary path.</summary>
+    public string Vocab => PathOf(Manifest.Tokenizer.VocabFile);
+
+    /// <summary>Opens and checks a folder.</summary>
+    /// <exception cref="BadInputException">No manifest, or a file it needs is missing.</exception>
+    public static ArtifactFolder Open(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!System.IO.Directory.Exists(directory))
+            throw new BadInputException($"{directory}: artifact folder not found. Create it with `vblora-graph prepare … --out {directory}`.");
+        var folder = new ArtifactFolder(directory, ArtifactManifest.Load(Path.Combine(directory, ArtifactNames.Manifest)));
+        foreach (string file in new[] { folder.TrainingModel, folder.EvalModel, folder.OptimizerModel, folder.InitialCheckpoint })
+            if (!File.Exists(file))
+                throw new BadInputException($"{file}: missing from the artifact folder; re-run `vblora-graph prepare`.");
+        return folder;
+    }
+
+    /// <summary>The tokenizer the manifest describes.</summary>
+    public BertTextTokenizer LoadTokenizer()
+    {
+        if (!File.Exists(Vocab))
+            throw new BadInputException($"{Vocab}: vocabulary missing; prepare the artifacts with --vocab.");
+        return BertTextTokenizer.Load(Vocab, Manifest.Tokenizer.LowerCase);
+    }
+
+    string PathOf(string file) => Path.Combine(Directory, file);
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.Runtime.Runs;
+
+/// <summary>The files of one training run: options, latest checkpoint, metrics, loss curve.</summary>
+public sealed class RunFolder(string directory)
+{
+    /// <summary>The folder.</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>The options the run started with (<c>run.json</c>).</summary>
+    public string OptionsPath => Path.Combine(Directory, "run.json");
+
+    /// <summary>The latest complete checkpoint.</summary>
+    public string CheckpointPath => Path.Combine(Directory, "checkpoint.ckpt");
+
+    /// <summary>One JSON object per logged step and per evaluation.</summary>
+    public string MetricsPath => Path.Combine(Directory, "metrics.jsonl");
+
+    /// <summary>Class names of the training data in id order (<c>labels.json</c>), when it named its classes.</summary>
+    public string LabelsPath => Path.Combine(Directory, "labels.json");
+
+    /// <summary>The loss curve.</summary>
+    public string PlotPath => Path.Combine(Directory, "loss.png");
+
+    internal static JsonSerializerOptions Json { get; } = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>Writes <c>run.json</c> atomically.</summary>
+    public void SaveOptions(TrainOptions options)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        AtomicFile.WriteAllText(OptionsPath, JsonSerializer.Serialize(options, Json));
+    }
+
+    /// <summary>Writes the class names atomically (nothing when there are none).</summary>
+    public void SaveClassNames(IReadOnlyList<string>? names)
+    {
+        if (names != null)
+            AtomicFile.WriteAllText(LabelsPath, JsonSerializer.Serialize(names, Json));
+    }
+
+    /// <summary>The class names, or null when the run has none.</summary>
+    public IReadOnlyList<string>? LoadClassNames() =>
+        File.Exists(LabelsPath) ? JsonSerializer.Deserialize<List<string>>(File.ReadAllText(LabelsPath), Json) : null;
+
+    /// <summary>Reads <c>run.json</c>.</summary>
+    /// <exception cref="BadInputException">Missing or unreadable.</exception>
+    public TrainOptions LoadOptions()
+    {
+        if (!File.Exists(OptionsPath) || !File.Exists(CheckpointPath))
+            throw new BadInputException($"{Directory}: not a resumable run (needs run.json and checkpoint.ckpt, written by `vblora-run train --out {Directory}`).");
+        try
+        {
+            return JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(OptionsPath), Json)
+                ?? throw new BadInputException($"{OptionsPath}: empty run options.");
+        }
+        catch (JsonException e)
+        {
+            throw new BadInputException($"{OptionsPath}: unreadable run options ({e.Message}).", e);
+        }
+    }
+}

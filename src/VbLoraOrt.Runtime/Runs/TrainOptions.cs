@@ -1,0 +1,99 @@
+using VbLoraOrt.GraphBuilder;
+using VbLoraOrt.Runtime.Data;
+using VbLoraOrt.Runtime.Sessions;
+
+namespace VbLoraOrt.Runtime.Runs;
+
+/// <summary>What to do when a step's loss or gradient is not finite.</summary>
+public enum NonFiniteAction
+{
+    /// <summary>Stop the run; the saved state is the last finite one.</summary>
+    Stop,
+
+    /// <summary>Skip the batch and go on (counted and reported).</summary>
+    Skip,
+}
+
+/// <summary>Options of <c>vblora-run train</c>; saved as <c>run.json</c> in the run folder so <c>--resume</c> continues alike.</summary>
+public sealed class TrainOptions
+{
+    /// <summary>Artifact folder from <c>vblora-graph prepare</c>.</summary>
+    public required string Artifacts { get; init; }
+
+    /// <summary>Training data (JSONL, CSV or TSV).</summary>
+    public required string TrainFile { get; init; }
+
+    /// <summary>Evaluation data, evaluated after every epoch and at the end; optional.</summary>
+    public string? EvalFile { get; init; }
+
+    /// <summary>Run folder (checkpoints, metrics, plot).</summary>
+    public required string Out { get; init; }
+
+    /// <summary>Epochs. Default 1.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Stop after this many optimizer steps in total (0 = run all epochs). Default 0.</summary>
+    public long MaxSteps { get; init; }
+
+    /// <summary>Examples per batch (pairs for embed). Default 16.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Maximum tokens per sequence; 0 = the manifest's. Default 0.</summary>
+    public int MaxLength { get; init; }
+
+    /// <summary>Pad to the batch's longest sequence (default) or always to the maximum length.</summary>
+    public PaddingMode Padding { get; init; } = PaddingMode.Longest;
+
+    /// <summary>Learning rate per parameter group. Defaults follow PEFT's VB-LoRA example: bank 1e-3, logits 1e-2, head 4e-3.</summary>
+    public Dictionary<string, float> LearningRates { get; init; } = new()
+    {
+        [ParameterGroups.Bank] = 1e-3f,
+        [ParameterGroups.Logits] = 1e-2f,
+        [ParameterGroups.Head] = 4e-3f,
+        [ParameterGroups.Theta] = 3e-3f,
+        [ParameterGroups.Adapter] = 1e-3f,
+    };
+
+    /// <summary>Decoupled weight decay of every group. Default 0.</summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>Linear warm-up steps; the rate then decays linearly to 0 at the last step. Default 0.</summary>
+    public long WarmupSteps { get; init; }
+
+    /// <summary>Seed of the data order. Default 42.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Execution device. Default CPU.</summary>
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+
+    /// <summary>Intra-op threads (0 = ORT default). Default 0.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Write a checkpoint every this many steps (and always at the end). Default 50.</summary>
+    public long CheckpointEvery { get; init; } = 50;
+
+    /// <summary>Skip and count bad data rows instead of stopping at the first. Default false.</summary>
+    public bool SkipBadRows { get; init; }
+
+    /// <summary>What to do with a non-finite loss or gradient. Default stop.</summary>
+    public NonFiniteAction OnNonFinite { get; init; } = NonFiniteAction.Stop;
+
+    /// <summary>Start with a zero vector bank and never update the adapter (head-only baseline). Default false.</summary>
+    public bool HeadOnly { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Epochs, 1, "--epochs");
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxSteps, "--max-steps");
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, "--batch-size");
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxLength, "--max-length");
+        ArgumentOutOfRangeException.ThrowIfNegative(WarmupSteps, "--warmup");
+        ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointEvery, 1, "--checkpoint-every");
+        foreach (var (group, rate) in LearningRates)
+            if (!(rate >= 0) || float.IsInfinity(rate))
+                throw new ArgumentOutOfRangeException($"--lr-{group}", rate, "learning rates must be finite and ≥ 0");
+        if (!(WeightDecay >= 0) || float.IsInfinity(WeightDecay))
+            throw new ArgumentOutOfRangeException("--weight-decay", WeightDecay, "must be finite and ≥ 0");
+    }
+}
