@@ -37,6 +37,9 @@ internal sealed record AdapterFileMetadata(
     const string BaseModelKey = "base_model";
     const string IdentityKey = "artifacts_identity";
 
+    // The manifest's naming, without indentation: the metadata should not outweigh a KB-sized adapter.
+    static readonly JsonSerializerOptions Compact = new(ArtifactManifest.JsonOptions) { WriteIndented = false };
+
     public static AdapterFileMetadata From(ArtifactManifest manifest) => new(
         manifest.Method, manifest.MethodOptions, manifest.Targets, manifest.TargetSpec, manifest.Task, manifest.BaseModel, manifest.Identity);
 
@@ -47,10 +50,10 @@ internal sealed record AdapterFileMetadata(
         [FormatVersionKey] = FormatVersion.ToString(CultureInfo.InvariantCulture),
         [MethodKey] = Method,
         [MethodOptionsKey] = JsonSerializer.Serialize(MethodOptions),
-        [TargetsKey] = JsonSerializer.Serialize(Targets, ArtifactManifest.JsonOptions),
+        [TargetsKey] = JsonSerializer.Serialize(Targets, Compact),
         [TargetSpecKey] = TargetSpec,
-        [TaskKey] = JsonSerializer.Serialize(Task, ArtifactManifest.JsonOptions),
-        [BaseModelKey] = JsonSerializer.Serialize(BaseModel, ArtifactManifest.JsonOptions),
+        [TaskKey] = JsonSerializer.Serialize(Task, Compact),
+        [BaseModelKey] = JsonSerializer.Serialize(BaseModel, Compact),
         [IdentityKey] = ArtifactsIdentity,
     };
 
@@ -64,7 +67,7 @@ internal sealed record AdapterFileMetadata(
         {
             try
             {
-                return JsonSerializer.Deserialize<T>(Get(key), ArtifactManifest.JsonOptions) ?? throw file.Bad($"metadata '{key}' is empty");
+                return JsonSerializer.Deserialize<T>(Get(key), Compact) ?? throw file.Bad($"metadata '{key}' is empty");
             }
             catch (JsonException e)
             {
@@ -80,9 +83,16 @@ internal sealed record AdapterFileMetadata(
         if (options.RootElement.ValueKind != JsonValueKind.Object)
             throw file.Bad($"metadata '{MethodOptionsKey}' is not a JSON object");
         var targets = Json<List<LinearModule>>(TargetsKey);
-        if (targets.Count == 0 || targets.Any(t => t is null || string.IsNullOrEmpty(t.Path)))
-            throw file.Bad($"metadata '{TargetsKey}' lists no targets, or a target without a module path");
-        return new AdapterFileMetadata(Get(MethodKey), options.RootElement.Clone(), targets, Get(TargetSpecKey),
-            Json<TaskInfo>(TaskKey), Json<BaseModelInfo>(BaseModelKey), Get(IdentityKey));
+        if (targets.Count == 0)
+            throw file.Bad($"metadata '{TargetsKey}' lists no targets");
+        foreach (var t in targets)
+            if (t is null || string.IsNullOrEmpty(t.Path) || string.IsNullOrEmpty(t.NodeName) || string.IsNullOrEmpty(t.WeightName)
+                || string.IsNullOrEmpty(t.InputName) || t.InFeatures < 1 || t.OutFeatures < 1)
+                throw file.Bad($"metadata '{TargetsKey}' has an incomplete target ({t?.Path ?? "null"}): each needs path, nodeName, weightName, inputName and positive in/out features");
+        var task = Json<TaskInfo>(TaskKey);
+        var baseModel = Json<BaseModelInfo>(BaseModelKey);
+        if (task.NumLabels < 1 || baseModel.HiddenSize < 1 || string.IsNullOrEmpty(baseModel.Sha256) || string.IsNullOrEmpty(baseModel.OutputName))
+            throw file.Bad($"metadata '{TaskKey}' or '{BaseModelKey}' is incomplete (labels {task.NumLabels}, hidden size {baseModel.HiddenSize})");
+        return new AdapterFileMetadata(Get(MethodKey), options.RootElement.Clone(), targets, Get(TargetSpecKey), task, baseModel, Get(IdentityKey));
     }
 }

@@ -13,6 +13,8 @@ namespace VbLoraOrt.Tests.AdapterFiles;
 [TestClass]
 public sealed class AdapterFileTests
 {
+    public TestContext TestContext { get; set; } = null!;
+
     static MiniLmArtifacts _artifacts = null!;
 
     [ClassInitialize]
@@ -174,6 +176,7 @@ public sealed class AdapterFileTests
         var loaded = AdapterFile.Load(path).Summary;
 
         double expected = method.StoredParameterCount(method.Plan(Manifest.Targets));
+        TestContext.WriteLine($"{loaded.FileBytes} bytes, {loaded.StoredParameterCount} stored adapter parameters, {loaded.HeadParameterCount} head");
         Assert.AreEqual(expected, loaded.StoredParameterCount, 0.0, "counted from the file's tensors");
         Assert.AreEqual(expected, saved.StoredParameterCount, 0.0, "reported by Save");
         Assert.AreEqual(Manifest.Counts.AdapterStored, loaded.StoredParameterCount, 0.0, "as the manifest announced");
@@ -370,6 +373,14 @@ public sealed class AdapterFileTests
         string path = SavedThenRewritten(t => t, m => m.Remove("targets"));
 
         StringAssert.Contains(LoadFails(path).Message, "metadata 'targets' is missing");
+    }
+
+    [TestMethod]
+    public void Load_WhenTargetIsIncomplete_ThrowsNamingKey()
+    {
+        string path = SavedThenRewritten(t => t, m => m["targets"] = m["targets"].Replace("\"inFeatures\":384", "\"inFeatures\":0"));
+
+        StringAssert.Contains(LoadFails(path).Message, "metadata 'targets' has an incomplete target");
     }
 
     [TestMethod]
