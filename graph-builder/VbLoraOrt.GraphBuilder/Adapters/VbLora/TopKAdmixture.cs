@@ -50,8 +50,12 @@ internal static class TopKAdmixture
         return sub;
     }
 
-    // Largest first; among equal values the lower index first. O(k·h), k is tiny.
-    static void SelectTopK(ReadOnlySpan<float> values, Span<int> index)
+    /// <summary>
+    /// Fills <paramref name="index"/> with the positions of the k largest <paramref name="values"/>, largest first;
+    /// among equal values the lower index first (ONNX TopK's rule). O(k·h), k is tiny. The adapter file's stored
+    /// form selects with this too, so it keeps exactly the vectors the graph uses.
+    /// </summary>
+    internal static void SelectTopK(ReadOnlySpan<float> values, Span<int> index)
     {
         for (int j = 0; j < index.Length; j++)
         {

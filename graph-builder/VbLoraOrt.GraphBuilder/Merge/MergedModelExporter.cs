@@ -1,0 +1,143 @@
+using Onnx;
+using VbLoraOrt.GraphBuilder.AdapterFiles;
+using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.GraphBuilder.Merge;
+
+/// <summary>
+/// Writes the fine-tuned model for inference: the base model with the adapter folded into its weights
+/// (<see cref="AdapterMerger"/>) and the trained task head appended with its values as initializers, so the model
+/// outputs <c>logits</c> (classify) or <c>embeddings</c> (embed) beside the base's own outputs. The encoder part has
+/// exactly the base's nodes: no adapter op is left, so inference costs what the base costs plus the head.
+/// <para>
+/// The model is saved with its tensors in one data file beside it, <c>&lt;model name without extension&gt;.data</c>,
+/// self-contained (no reference back into the artifact folder). Each of the two files is written atomically.
+/// </para>
+/// </summary>
+public static class MergedModelExporter
+{
+    // prepare's default attention-mask input; the manifest does not record the name (mean pooling needs it).
+    const string AttentionMaskInput = "attention_mask";
+
+    /// <summary>Merges trained values (e.g. from the runner's last checkpoint) into the artifact folder's base model.</summary>
+    /// <param name="artifactsDir">The folder written by <c>vblora-graph prepare</c>.</param>
+    /// <param name="manifest">Its manifest.</param>
+    /// <param name="values">Every trainable tensor by name (adapter and head), row-major; extra entries are ignored.</param>
+    /// <param name="outPath">The merged model to write, e.g. <c>merged.onnx</c>.</param>
+    /// <exception cref="BadInputException">The folder's base model is missing or does not match the targets.</exception>
+    /// <exception cref="ArgumentException">A head value is missing.</exception>
+    public static void Export(string artifactsDir, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values, string outPath)
+    {
+        ArgumentNullException.ThrowIfNull(artifactsDir);
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(outPath);
+        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
+        Export(LoadBase(artifactsDir, manifest.BaseModel), method, method.Plan(manifest.Targets), manifest.Task, manifest.BaseModel,
+            values, manifest.Identity, outPath);
+    }
+
+    /// <summary>Merges a shipped adapter file into the base model of an artifact folder prepared for the same base model.</summary>
+    /// <param name="artifactsDir">A folder written by <c>vblora-graph prepare</c> from the adapter's base model.</param>
+    /// <param name="adapter">The adapter, from <see cref="AdapterFile.Load"/>.</param>
+    /// <param name="outPath">The merged model to write.</param>
+    /// <exception cref="BadInputException">The folder was prepared from another base model, or its base model does not match the targets.</exception>
+    public static void Export(string artifactsDir, StoredAdapter adapter, string outPath)
+    {
+        ArgumentNullException.ThrowIfNull(artifactsDir);
+        ArgumentNullException.ThrowIfNull(adapter);
+        ArgumentNullException.ThrowIfNull(outPath);
+        var manifest = ArtifactManifest.Load(Path.Combine(artifactsDir, ArtifactNames.Manifest));
+        RequireSameBase(adapter, manifest.BaseModel.Sha256, $"the artifacts in {artifactsDir}");
+        Export(LoadBase(artifactsDir, manifest.BaseModel), adapter, outPath);
+    }
+
+    /// <summary>Merges a shipped adapter file into the exported model it was trained on (checked by SHA-256).</summary>
+    /// <param name="baseModelPath">The original exported model, e.g. <c>model.onnx</c>.</param>
+    /// <param name="adapter">The adapter, from <see cref="AdapterFile.Load"/>.</param>
+    /// <param name="outPath">The merged model to write.</param>
+    /// <exception cref="BadInputException">The model is missing, is another model, or does not match the targets.</exception>
+    public static void ExportWithBaseModel(string baseModelPath, StoredAdapter adapter, string outPath)
+    {
+        ArgumentNullException.ThrowIfNull(baseModelPath);
+        ArgumentNullException.ThrowIfNull(adapter);
+        ArgumentNullException.ThrowIfNull(outPath);
+        if (!File.Exists(baseModelPath))
+            throw new BadInputException($"{baseModelPath}: base model not found.");
+        RequireSameBase(adapter, Hashing.Sha256File(baseModelPath), baseModelPath);
+        Export(OnnxModel.Load(baseModelPath), adapter, outPath);
+    }
+
+    static void Export(OnnxModel baseModel, StoredAdapter adapter, string outPath) =>
+        Export(baseModel, adapter.CreateMethod(), adapter.Plan, adapter.Task, adapter.BaseModel, adapter.Parameters, adapter.ArtifactsIdentity, outPath);
+
+    // The one path: fold the factors, append the head, save.
+    static void Export(OnnxModel baseModel, IAdapterMethod method, AdapterPlan plan, TaskInfo task, BaseModelInfo info,
+        IReadOnlyDictionary<string, float[]> values, string identity, string outPath)
+    {
+        var adapterValues = plan.Parameters.Where(p => values.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => values[p.Name]);
+        OnnxModel merged = AdapterMerger.Merge(baseModel, method.ComputeFactors(plan, adapterValues));
+
+        var options = new TaskOptions { Kind = task.Kind, NumLabels = task.NumLabels, Pooling = task.Pooling };
+        if (NeedsMask(options) && merged.Graph.Input.All(i => i.Name != AttentionMaskInput))
+            throw new BadInputException(
+                $"{baseModel.SourcePath}: the {task.Kind} head pools over '{AttentionMaskInput}', but the model has no such input (inputs: {string.Join(", ", merged.Graph.Input.Select(i => i.Name))}).");
+        TaskHead.Append(merged, options, info.OutputName, AttentionMaskInput, info.HiddenSize, withLoss: false, headAsInputs: false,
+            seed: 0, HeadValues(options, values));
+
+        Describe(merged.Proto, method.Name, identity);
+        merged.Save(outPath, new ExternalDataOptions
+        {
+            FileName = Path.GetFileNameWithoutExtension(outPath) + ".data",
+            ShareExistingFiles = false,
+        });
+    }
+
+    static bool NeedsMask(TaskOptions options) => options.Kind == TaskKind.Embed || options.Pooling == Pooling.Mean;
+
+    static Dictionary<string, float[]>? HeadValues(TaskOptions options, IReadOnlyDictionary<string, float[]> values)
+    {
+        if (options.Kind != TaskKind.Classify)
+            return null;
+        var head = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (string name in new[] { TaskHead.WeightName, TaskHead.BiasName })
+            head[name] = values.TryGetValue(name, out float[]? v)
+                ? v
+                : throw new ArgumentException($"no value for head tensor '{name}'; a merged classifier needs the trained head.", nameof(values));
+        return head;
+    }
+
+    static OnnxModel LoadBase(string artifactsDir, BaseModelInfo info)
+    {
+        string path = Path.Combine(artifactsDir, info.FileName);
+        if (!File.Exists(path))
+            throw new BadInputException($"{path}: base model not found; point at a folder written by `vblora-graph prepare`.");
+        return OnnxModel.Load(path);
+    }
+
+    static void RequireSameBase(StoredAdapter adapter, string sha256, string where)
+    {
+        if (!string.Equals(adapter.BaseModel.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+            throw new BadInputException(
+                $"{adapter.Path}: the adapter was trained on base model {adapter.BaseModel.FileName} (sha256 {adapter.BaseModel.Sha256}), " +
+                $"but {where} has sha256 {sha256}; merge it into the model it was trained on.");
+    }
+
+    // Provenance for people and tools reading the merged model.
+    static void Describe(ModelProto model, string method, string identity)
+    {
+        void Set(string key, string value)
+        {
+            var existing = model.MetadataProps.FirstOrDefault(p => p.Key == key);
+            if (existing != null)
+                existing.Value = value;
+            else
+                model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        }
+        Set("vblora_ort.merged_adapter_method", method);
+        Set("vblora_ort.artifacts_identity", identity);
+    }
+}
