@@ -140,6 +140,10 @@ internal sealed class BackwardBuilder
     public string Transpose(string x, long[] perm) =>
         Memo($"transpose:{x}:{string.Join(",", perm)}", () => _root.Op("Transpose", [x], Attr.Ints("perm", perm)));
 
+    /// <summary>A forward value flattened to 2-D at <paramref name="axis"/>, emitted once per value and axis.</summary>
+    public string Flatten(string x, long axis) =>
+        Memo($"flatten:{x}:{axis}", () => _root.Op("Flatten", [x], Attr.Int("axis", axis)));
+
     /// <summary>Transpose of a gradient (not shared).</summary>
     public string TransposeGrad(string x, long[] perm) => Op("Transpose", [x], Attr.Ints("perm", perm));
 
