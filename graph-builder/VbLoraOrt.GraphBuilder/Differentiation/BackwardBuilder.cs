@@ -204,9 +204,6 @@ internal sealed class BackwardBuilder
         return RuntimeSumToShape(grad, gradShape?.Count, target);
     }
 
-    /// <summary>Same as <see cref="SumToShape(string, IReadOnlyList{Dim}?, string)"/> for the gradient of a forward value.</summary>
-    public string SumToShapeOfInput(string grad, string gradOf, string target) => SumToShape(grad, Facts[gradOf].Shape, target);
-
     /// <summary>Axes to drop (leading) and to sum with keepdims; null when some axis is undecidable statically.</summary>
     static (long[] Leading, long[] Kept)? StaticReduction(IReadOnlyList<Dim> x, IReadOnlyList<Dim> y)
     {

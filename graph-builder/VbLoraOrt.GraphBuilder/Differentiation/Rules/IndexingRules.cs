@@ -99,10 +99,10 @@ internal static class IndexingRules
         return grads;
     }
 
-    public static string? ScatterReductionGuard(GradientContext c) =>
-        Attr.GetString(c.Node, "reduction", "none") is "none" or "add"
+    public static string? ScatterReductionGuard(NodeProto node) =>
+        Attr.GetString(node, "reduction", "none") is "none" or "add"
             ? null
-            : $"reduction '{Attr.GetString(c.Node, "reduction", "none")}' has no gradient rule (only 'none' and 'add' do)";
+            : $"reduction '{Attr.GetString(node, "reduction", "none")}' has no gradient rule (only 'none' and 'add' do)";
 
     // y = data with y[idx] (op)= updates:  dupdates = g[idx];  ddata = g, zeroed where overwritten (none) or g (add)
     public static string?[] ScatterElements(GradientContext c) => Scatter(c, "ScatterElements", "GatherElements",
