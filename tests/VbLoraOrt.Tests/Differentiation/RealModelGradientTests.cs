@@ -160,4 +160,23 @@ public sealed class RealModelGradientTests
         Assert.IsLessThanOrEqualTo(forwardOnPath + trainableWeights, backwardProducts);
         Assert.IsTrue(p.Backward.Nodes.All(n => n.Domain is "" or "ai.onnx"), "default-domain ops only");
     }
+
+    [TestMethod]
+    public void Differentiate_MiniLmWithOpWithoutRule_ErrorShowsTheNodeInsideTheLongChain()
+    {
+        var model = OnnxModel.Load(RealModel.ModelPath);
+        var gelu = model.Graph.Node.First(n => n.OpType == "Erf");
+        gelu.OpType = "CustomErf";
+        string query0 = LinearWeightBehindBias(model, "encoder.layer.0.attention.self.query.bias");
+        MakeGraphInput(model, query0);
+        AddProjectionLoss(model, "last_hidden_state", [1, 1, 384]);
+
+        var error = Assert.ThrowsExactly<DifferentiationException>(() =>
+            ReverseDifferentiator.Differentiate(model, ArtifactNames.Loss, [query0]));
+
+        StringAssert.StartsWith(error.Message, $"no gradient rule for op 'CustomErf' (node '{gelu.Name}'");
+        StringAssert.Contains(error.Message, $": {query0} → MatMul");
+        StringAssert.Contains(error.Message, $"→ {gelu.Input[0]} → CustomErf '{gelu.Name}' → {gelu.Output[0]} →");
+        StringAssert.Contains(error.Message, $"→ Mul 'Mul_loss_projected' → loss_projected → ReduceMean 'ReduceMean_loss' → {ArtifactNames.Loss}. Add a rule for CustomErf");
+    }
 }
