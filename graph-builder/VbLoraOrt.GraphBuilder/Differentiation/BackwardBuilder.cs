@@ -33,8 +33,13 @@ internal sealed class BackwardBuilder
     public GraphConstants Constants { get; }
 
     /// <summary>Names the nodes emitted next after the forward node they differentiate.</summary>
-    public void BeginNode(NodeProto forward) =>
+    public void BeginNode(NodeProto forward)
+    {
+        _forward = forward;
         _current = _root.Nested(forward.Name.Length > 0 ? forward.Name : forward.OpType);
+    }
+
+    NodeProto? _forward;
 
     // ---- plain ops ----------------------------------------------------------------------------------------
 
@@ -233,8 +238,9 @@ internal sealed class BackwardBuilder
     {
         if (Opset < 13)
             throw new DifferentiationException(
-                $"cannot reduce a broadcast gradient to the shape of '{target}': its shape is not known statically and opset {Opset} " +
-                "has no ReduceSum with run-time axes. Give the model's inputs static or named dims (value_info), or use opset 13 or newer.");
+                $"cannot differentiate {_forward?.OpType} node '{_forward?.Name}': the gradient of its input '{target}' must be summed over " +
+                $"broadcast axes, but the shapes are not known statically and opset {Opset} has no ReduceSum with run-time axes. " +
+                "Declare static or named dims for the graph's inputs (or value_info), or use opset 13 or newer.");
         string xShape = ShapeOf(target);
         string gShape = Op("Shape", [grad]);
         string padded = xShape;

@@ -7,6 +7,7 @@ namespace VbLoraOrt.Tests.Differentiation;
 public sealed class IndexingRulesTests
 {
     [TestMethod]
+    [DataRow(11L)]
     [DataRow(13L)]
     [DataRow(16L)]
     public void Gather_OfParameterRowsWithRepeatsAndNegatives_AccumulatesRows(long opset) =>
@@ -36,6 +37,7 @@ public sealed class IndexingRulesTests
             .Node("GatherElements", ["logprobs", "labels"], ["y"], Attr.Int("axis", 1)).Verify();
 
     [TestMethod]
+    [DataRow(11L)]
     [DataRow(13L)]
     [DataRow(16L)]
     public void GatherElements_WithRepeatedIndices_AccumulatesGradient(long opset) =>
@@ -57,8 +59,10 @@ public sealed class IndexingRulesTests
             .Node("ScatterND", ["data", "ids", "updates"], ["y"], Attr.String("reduction", reduction)).Verify();
 
     [TestMethod]
-    public void TopK_ScattersValueGradientsToSelectedPositions() =>
-        new GradientCheck().Input("logits", [2, 3, 6]).Ints("k", 2)
+    [DataRow(11L)]
+    [DataRow(13L)]
+    public void TopK_ScattersValueGradientsToSelectedPositions(long opset) =>
+        new GradientCheck(opset).Input("logits", [2, 3, 6]).Ints("k", 2)
             .Node("TopK", ["logits", "k"], ["values", "indices"], Attr.Int("axis", -1)).LossOf("values").Verify();
 
     [TestMethod]

@@ -49,6 +49,6 @@ public sealed class ShapeInferenceTests
 
         var facts = ShapeInference.Infer(model, new GraphConstants(model));
 
-        Assert.AreEqual("?,3", Dims(facts["y"]), "n and m may differ only when one is 1, so the result is not known");
+        Assert.AreEqual("?y:0,3", Dims(facts["y"]), "n and m may differ only when one is 1: the result gets a symbol of its own, equal to neither");
     }
 }
