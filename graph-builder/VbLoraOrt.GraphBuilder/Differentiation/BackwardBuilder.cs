@@ -14,6 +14,7 @@ internal sealed class BackwardBuilder
     readonly GraphEmitter _root;
     readonly Dictionary<string, string> _memo = new(StringComparer.Ordinal);
     GraphEmitter _current;
+    NodeProto? _forward;
 
     public BackwardBuilder(GraphEmitter emitter, long opset, ShapeFacts facts, GraphConstants constants)
     {
@@ -39,15 +40,10 @@ internal sealed class BackwardBuilder
         _current = _root.Nested(forward.Name.Length > 0 ? forward.Name : forward.OpType);
     }
 
-    NodeProto? _forward;
-
     // ---- plain ops ----------------------------------------------------------------------------------------
 
     public string Op(string opType, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
         _current.Op(opType, inputs, attributes);
-
-    public string[] OpMulti(string opType, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes) =>
-        _current.OpMulti(opType, inputs, outputs, attributes);
 
     public string Add(string a, string b) => Op("Add", [a, b]);
     public string Sub(string a, string b) => Op("Sub", [a, b]);

@@ -22,14 +22,22 @@ public sealed class RealModelGradientTests
     sealed record Prepared(OnnxModel Forward, OnnxModel Training, GradientGraph Backward, string[] Trainables,
         Dictionary<string, DenseTensor<float>> Values, Dictionary<string, object> Batch);
 
-    static readonly Lazy<Prepared> Model = new(Prepare);
+    // Layer 5's query and value weights and attention LayerNorm weight.
+    static readonly Lazy<Prepared> Model = new(() => Prepare(forward =>
+    [
+        LinearWeightBehindBias(forward, "encoder.layer.5.attention.self.query.bias"),
+        LinearWeightBehindBias(forward, "encoder.layer.5.attention.self.value.bias"),
+        LayerNormWeight,
+    ]));
 
-    static Prepared Prepare()
+    // Layer 0's query weight: the gradient flows back through all six layers.
+    static readonly Lazy<Prepared> DeepModel = new(() => Prepare(forward =>
+        [LinearWeightBehindBias(forward, "encoder.layer.0.attention.self.query.bias")]));
+
+    static Prepared Prepare(Func<OnnxModel, string[]> chooseTrainables)
     {
         var forward = OnnxModel.Load(RealModel.ModelPath);
-        string query = LinearWeightBehindBias(forward, "encoder.layer.5.attention.self.query.bias");
-        string value = LinearWeightBehindBias(forward, "encoder.layer.5.attention.self.value.bias");
-        string[] trainables = [query, value, LayerNormWeight];
+        string[] trainables = chooseTrainables(forward);
         var values = trainables.ToDictionary(t => t, t => MakeGraphInput(forward, t));
         var batch = RealModel.Batch(RealModel.EightSentences);
         AddProjectionLoss(forward, "last_hidden_state", [8, 11, 384]);
@@ -96,14 +104,20 @@ public sealed class RealModelGradientTests
         new(model.ToBytesInline(), new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 2 });
 
     [TestMethod]
-    public void Differentiate_MiniLmLayer5_MatchesDirectionalFiniteDifferences()
+    public void Differentiate_MiniLmLayer5_MatchesDirectionalFiniteDifferences() => CheckDirectionalDerivatives(Model.Value);
+
+    [TestMethod]
+    public void Differentiate_MiniLmLayer0ThroughAllLayers_MatchesDirectionalFiniteDifferences() => CheckDirectionalDerivatives(DeepModel.Value);
+
+    // float32 forward runs: step h = 1e-2 of each weight's RMS, relative error ≤ 1e-2 along three random directions.
+    void CheckDirectionalDerivatives(Prepared p)
     {
-        var p = Model.Value;
         using var training = Session(p.Training);
         using var forward = Session(p.Forward);
         var analytic = Run(training, Feeds(p, p.Values), [ArtifactNames.Loss, .. p.Trainables.Select(ArtifactNames.Grad)]);
         float loss = Run(forward, Feeds(p, p.Values), ArtifactNames.Loss)[ArtifactNames.Loss][0];
-        Assert.AreEqual(loss, analytic[ArtifactNames.Loss][0], 1e-6f * Math.Abs(loss) + 1e-9f, "the training graph's loss equals the forward model's");
+        // float32: ORT fuses the forward model's LayerNorm/GELU/attention, which round differently from the unfused ops.
+        Assert.AreEqual(loss, analytic[ArtifactNames.Loss][0], 1e-5f * Math.Abs(loss) + 1e-9f, "the training graph's loss equals the forward model's");
 
         // Directions scaled like each weight, so a step h moves every weight by about h of its own size.
         const double h = 1e-2, tolerance = 1e-2;
