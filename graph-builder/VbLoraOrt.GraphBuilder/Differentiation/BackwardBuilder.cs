@@ -72,6 +72,9 @@ internal sealed class BackwardBuilder
     public string Scalar(double value, int elemType) =>
         Memo($"scalar:{elemType}:{value:R}", () => _root.Constant(ScalarTensor(value, elemType), "scalar"));
 
+    /// <summary>A constant tensor (not shared).</summary>
+    public string Constant(TensorProto value, string hint) => _root.Constant(value, hint);
+
     /// <summary>A 1-D int64 constant, created once per value.</summary>
     public string Int64s(params long[] values) =>
         Memo($"ints:{string.Join(",", values)}", () => _root.Int64s("ints", values));
