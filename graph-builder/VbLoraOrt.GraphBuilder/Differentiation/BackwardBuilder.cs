@@ -14,6 +14,7 @@ internal sealed class BackwardBuilder
     readonly GraphEmitter _root;
     readonly Dictionary<string, string> _memo = new(StringComparer.Ordinal);
     GraphEmitter _current;
+    NodeProto? _forward;
 
     public BackwardBuilder(GraphEmitter emitter, long opset, ShapeFacts facts, GraphConstants constants)
     {
@@ -33,16 +34,16 @@ internal sealed class BackwardBuilder
     public GraphConstants Constants { get; }
 
     /// <summary>Names the nodes emitted next after the forward node they differentiate.</summary>
-    public void BeginNode(NodeProto forward) =>
+    public void BeginNode(NodeProto forward)
+    {
+        _forward = forward;
         _current = _root.Nested(forward.Name.Length > 0 ? forward.Name : forward.OpType);
+    }
 
     // ---- plain ops ----------------------------------------------------------------------------------------
 
     public string Op(string opType, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
         _current.Op(opType, inputs, attributes);
-
-    public string[] OpMulti(string opType, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes) =>
-        _current.OpMulti(opType, inputs, outputs, attributes);
 
     public string Add(string a, string b) => Op("Add", [a, b]);
     public string Sub(string a, string b) => Op("Sub", [a, b]);
@@ -70,6 +71,9 @@ internal sealed class BackwardBuilder
     /// <summary>A scalar of <paramref name="elemType"/>, created once per value and type.</summary>
     public string Scalar(double value, int elemType) =>
         Memo($"scalar:{elemType}:{value:R}", () => _root.Constant(ScalarTensor(value, elemType), "scalar"));
+
+    /// <summary>A constant tensor (not shared).</summary>
+    public string Constant(TensorProto value, string hint) => _root.Constant(value, hint);
 
     /// <summary>A 1-D int64 constant, created once per value.</summary>
     public string Int64s(params long[] values) =>
@@ -140,6 +144,10 @@ internal sealed class BackwardBuilder
     public string Transpose(string x, long[] perm) =>
         Memo($"transpose:{x}:{string.Join(",", perm)}", () => _root.Op("Transpose", [x], Attr.Ints("perm", perm)));
 
+    /// <summary>A forward value flattened to 2-D at <paramref name="axis"/>, emitted once per value and axis.</summary>
+    public string Flatten(string x, long axis) =>
+        Memo($"flatten:{x}:{axis}", () => _root.Op("Flatten", [x], Attr.Int("axis", axis)));
+
     /// <summary>Transpose of a gradient (not shared).</summary>
     public string TransposeGrad(string x, long[] perm) => Op("Transpose", [x], Attr.Ints("perm", perm));
 
@@ -200,9 +208,6 @@ internal sealed class BackwardBuilder
         return RuntimeSumToShape(grad, gradShape?.Count, target);
     }
 
-    /// <summary>Same as <see cref="SumToShape(string, IReadOnlyList{Dim}?, string)"/> for the gradient of a forward value.</summary>
-    public string SumToShapeOfInput(string grad, string gradOf, string target) => SumToShape(grad, Facts[gradOf].Shape, target);
-
     /// <summary>Axes to drop (leading) and to sum with keepdims; null when some axis is undecidable statically.</summary>
     static (long[] Leading, long[] Kept)? StaticReduction(IReadOnlyList<Dim> x, IReadOnlyList<Dim> y)
     {
@@ -232,8 +237,9 @@ internal sealed class BackwardBuilder
     {
         if (Opset < 13)
             throw new DifferentiationException(
-                $"cannot reduce a broadcast gradient to the shape of '{target}': its shape is not known statically and opset {Opset} " +
-                "has no ReduceSum with run-time axes. Give the model's inputs static or named dims (value_info), or use opset 13 or newer.");
+                $"cannot differentiate {_forward?.OpType} node '{_forward?.Name}': the gradient of its input '{target}' must be summed over " +
+                $"broadcast axes, but the shapes are not known statically and opset {Opset} has no ReduceSum with run-time axes. " +
+                "Declare static or named dims for the graph's inputs (or value_info), or use opset 13 or newer.");
         string xShape = ShapeOf(target);
         string gShape = Op("Shape", [grad]);
         string padded = xShape;

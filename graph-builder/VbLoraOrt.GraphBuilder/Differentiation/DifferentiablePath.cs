@@ -119,13 +119,14 @@ internal sealed class DifferentiablePath
             value = next.Output.FirstOrDefault(Values.Contains);
         }
         forward.Add(loss);
-        return Elide(back.Concat(forward).ToList());
+        // Long chains keep their ends and the steps around the node: trainable → … → node → … → loss.
+        return $"{Elide(back, keepStart: 3, keepEnd: 6)} → {Elide(forward, keepStart: 7, keepEnd: 4)}";
     }
 
     static string Label(NodeProto node) => $"{node.OpType} '{node.Name}'";
 
-    static string Elide(List<string> steps, int keep = 12) =>
-        steps.Count <= 2 * keep
+    static string Elide(List<string> steps, int keepStart, int keepEnd) =>
+        steps.Count <= keepStart + keepEnd + 1
             ? string.Join(" → ", steps)
-            : $"{string.Join(" → ", steps.Take(keep))} → … ({steps.Count - 2 * keep} more) … → {string.Join(" → ", steps.TakeLast(keep))}";
+            : $"{string.Join(" → ", steps.Take(keepStart))} → … ({steps.Count - keepStart - keepEnd} steps) … → {string.Join(" → ", steps.TakeLast(keepEnd))}";
 }

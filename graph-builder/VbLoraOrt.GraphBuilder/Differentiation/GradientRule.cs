@@ -1,3 +1,5 @@
+using Onnx;
+
 namespace VbLoraOrt.GraphBuilder.Differentiation;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace VbLoraOrt.GraphBuilder.Differentiation;
 internal delegate string?[] GradientRule(GradientContext context);
 
 /// <summary>Says why a rule cannot differentiate this node (an attribute value it does not handle), or null.</summary>
-internal delegate string? RuleGuard(GradientContext context);
+internal delegate string? RuleGuard(NodeProto node);
 
 /// <summary>
 /// One row of the rule table: the rule for <paramref name="OpType"/> from opset <paramref name="SinceOpset"/> on.

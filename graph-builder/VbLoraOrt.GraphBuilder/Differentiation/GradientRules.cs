@@ -13,12 +13,12 @@ internal static class GradientRules
     static readonly GradientRuleEntry[] Table =
     [
         // Elementwise arithmetic (broadcasting).
-        new("Add", 1, null, ElementwiseRules.Add),
+        new("Add", 1, null, ElementwiseRules.AddSum),
         new("Sub", 1, null, ElementwiseRules.Sub),
         new("Mul", 1, null, ElementwiseRules.Mul),
         new("Div", 1, null, ElementwiseRules.Div),
         new("Pow", 1, null, ElementwiseRules.Pow),
-        new("Sum", 1, null, ElementwiseRules.Sum),
+        new("Sum", 1, null, ElementwiseRules.AddSum),
         new("Max", 1, null, ElementwiseRules.MaxMin),
         new("Min", 1, null, ElementwiseRules.MaxMin),
         new("Where", 1, [1, 2], ElementwiseRules.Where),
@@ -71,7 +71,8 @@ internal static class GradientRules
         new("TopK", 10, First, IndexingRules.TopK),
         new("Trilu", 14, First, IndexingRules.Trilu),
 
-        // No gradient flows through these: their outputs are shapes, indices, masks or constants.
+        // No gradient flows through these: their outputs are shapes, indices, masks, random draws or constants,
+        // or piecewise constant (Floor, Ceil, Round, Sign: zero derivative wherever it exists).
         .. NonDifferentiable("Shape", "Size", "Constant", "ConstantOfShape", "Range", "Equal", "Less", "Greater",
             "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "NonZero", "ArgMax", "ArgMin", "EyeLike",
             "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "OneHot", "Floor", "Ceil", "Round", "Sign"),

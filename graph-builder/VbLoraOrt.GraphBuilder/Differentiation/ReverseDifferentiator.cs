@@ -144,7 +144,7 @@ public static class ReverseDifferentiator
                 throw new DifferentiationException(
                     $"no gradient rule for op '{op}' (node '{node.Name}', opset {opset}), which lies between a trainable tensor and the loss: " +
                     $"{path.Describe(node, trainables, loss)}. Add a rule for {op} in Differentiation/Rules, or freeze the tensors behind it.");
-            if (entry.Guard?.Invoke(new GradientContext(node, [], [], null!)) is { } reason)
+            if (entry.Guard?.Invoke(node) is { } reason)
                 throw new DifferentiationException($"cannot differentiate {op} node '{node.Name}': {reason}. Path: {path.Describe(node, trainables, loss)}.");
         }
     }

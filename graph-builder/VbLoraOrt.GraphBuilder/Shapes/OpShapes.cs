@@ -124,6 +124,8 @@ internal sealed class OpShapes(ShapeFacts facts, GraphConstants constants, long 
                 acc = acc is not { } a ? d
                     : a.IsOne ? d
                     : d.IsOne || a.SameAs(d) ? a
+                    : a.IsStatic ? a   // a valid broadcast makes the other side 1 or the same number
+                    : d.IsStatic ? d
                     : Dim.Unknown;
             }
             result[i] = acc ?? Dim.Of(1);
@@ -154,7 +156,25 @@ internal sealed class OpShapes(ShapeFacts facts, GraphConstants constants, long 
                 });
             }).ToArray();
         }
+        else if (inputs.Length == 2 && IsInteger(type) && shape is { Count: <= 1 })
+            content = Identity(node.OpType, inputs[0], inputs[1]);
         return new TensorFacts(type, shape, content);
+    }
+
+    // x + 0, x − 0, 0 + x, x · 1, 1 · x, x / 1 keep x's (symbolic) content.
+    static IReadOnlyList<Dim>? Identity(string op, TensorFacts a, TensorFacts b)
+    {
+        static bool All(TensorFacts f, long v) => f.StaticContent() is { Length: > 0 } c && c.All(x => x == v);
+        return op switch
+        {
+            "Add" when All(b, 0) => a.Content,
+            "Add" when All(a, 0) => b.Content,
+            "Sub" when All(b, 0) => a.Content,
+            "Mul" when All(b, 1) => a.Content,
+            "Mul" when All(a, 1) => b.Content,
+            "Div" when All(b, 1) => a.Content,
+            _ => null,
+        } is { } content && content.Count == Math.Max(a.Content?.Count ?? 1, b.Content?.Count ?? 1) ? content : null;
     }
 
     static TensorFacts ShapeOf(NodeProto node, TensorFacts x)
@@ -359,9 +379,25 @@ internal sealed class OpShapes(ShapeFacts facts, GraphConstants constants, long 
             return new TensorFacts(x.ElemType, null);
         long[]? Const(int i) => i < node.Input.Count && node.Input[i].Length > 0 ? facts[node.Input[i]].StaticContent() : null;
         long[]? starts = Const(1), ends = Const(2);
+        var symbolicEnds = node.Input.Count > 2 ? facts[node.Input[2]].Content : null;
         long[]? axes = node.Input.Count > 3 && node.Input[3].Length > 0 ? Const(3) : Enumerable.Range(0, starts?.Length ?? 0).Select(i => (long)i).ToArray();
         long[]? steps = node.Input.Count > 4 && node.Input[4].Length > 0 ? Const(4) : starts?.Select(_ => 1L).ToArray();
         int rank = x.Shape.Count;
+        if (starts != null && ends == null && symbolicEnds != null && axes != null && steps != null
+            && symbolicEnds.Count == starts.Length && starts.All(v => v == 0) && steps.All(v => v == 1))
+        {
+            // x[0:n] with n a symbol (e.g. position ids sliced to the sequence length): the size is n.
+            var sliced = x.Shape.ToArray();
+            for (int k = 0; k < axes.Length; k++)
+            {
+                int a = (int)(axes[k] < 0 ? axes[k] + rank : axes[k]);
+                var end = symbolicEnds[k];
+                sliced[a] = end.Symbol != null ? end
+                    : end.Value is long e && sliced[a].Value is long n ? Dim.Of(SliceRange(0, e, 1, n).Count)
+                    : Dim.Unknown;
+            }
+            return new TensorFacts(x.ElemType, sliced);
+        }
         if (starts == null || ends == null || axes == null || steps == null)
         {
             // Which axes change is unknown unless the axes are constant.

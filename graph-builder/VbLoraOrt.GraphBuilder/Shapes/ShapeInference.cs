@@ -44,7 +44,8 @@ public static class ShapeInference
                 if (node.Output[i].Length == 0)
                     continue;
                 var inferred = i < outputs.Length ? outputs[i] : TensorFacts.Unknown;
-                facts.Set(node.Output[i], declared.TryGetValue(node.Output[i], out var d) ? Merge(inferred, d) : inferred);
+                var merged = declared.TryGetValue(node.Output[i], out var d) ? Merge(inferred, d) : inferred;
+                facts.Set(node.Output[i], NameUnknownDims(node.Output[i], merged));
             }
         }
         return facts;
@@ -59,6 +60,16 @@ public static class ShapeInference
             : null;
         return new TensorFacts(tensor.DataType, shape, content);
     }
+
+    /// <summary>
+    /// Gives each unknown dim of a known-rank value its own symbol (<c>?value:axis</c>). That claims nothing but
+    /// identity: values that inherit the dim (elementwise ops, transposes, reshapes…) are then known to match it,
+    /// so their broadcasts resolve statically; a dim that differs keeps a different symbol.
+    /// </summary>
+    static TensorFacts NameUnknownDims(string value, TensorFacts facts) =>
+        facts.Shape != null && facts.Shape.Any(d => !d.IsStatic && d.Symbol == null)
+            ? facts with { Shape = facts.Shape.Select((d, i) => d.IsStatic || d.Symbol != null ? d : Dim.Named($"?{value}:{i}")).ToArray() }
+            : facts;
 
     // Inference wins; a declaration fills in what inference left unknown (exporters name output dims freely,
     // so a declared symbol never replaces an inferred one).

@@ -1,5 +1,7 @@
 using Onnx;
+using VbLoraOrt.GraphBuilder.Differentiation;
 using VbLoraOrt.Onnx;
+using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Differentiation;
 
@@ -105,4 +107,22 @@ public sealed class ElementwiseRulesTests
     public void Add_AtOpset11_UsesAxesAttributes() =>
         new GradientCheck(opset: 11).Input("x", [2, 3, 4], ["batch", 3, 4]).Input("b", [4])
             .Node("Add", ["x", "b"], ["y"]).Verify();
+
+    [TestMethod]
+    public void Add_BeforeOpset13WithUnknownRank_ThrowsNamingNodeAndInput()
+    {
+        var proto = TinyModels.NewModel(opset: 11);
+        proto.Graph.Input.Add(GradientCheck.AnyShape("x", (int)TensorProto.Types.DataType.Float));
+        proto.Graph.Input.Add(TinyModels.FloatValue("b", 3));
+        proto.Graph.Node.Add(TinyModels.Node("Add", ["x", "b"], ["y"], "bias_add"));
+        proto.Graph.Node.Add(TinyModels.Node("ReduceSum", ["y"], ["loss"], "loss_sum", Attr.Int("keepdims", 0)));
+        var model = OnnxModel.FromProto(proto);
+
+        var error = Assert.ThrowsExactly<DifferentiationException>(() => ReverseDifferentiator.Differentiate(model, "loss", ["b"]));
+
+        StringAssert.Contains(error.Message, "Add node 'bias_add'");
+        StringAssert.Contains(error.Message, "input 'b'");
+        StringAssert.Contains(error.Message, "opset 11");
+        Assert.HasCount(2, model.Graph.Node, "the graph is left unchanged");
+    }
 }

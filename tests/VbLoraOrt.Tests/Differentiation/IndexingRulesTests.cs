@@ -7,11 +7,29 @@ namespace VbLoraOrt.Tests.Differentiation;
 public sealed class IndexingRulesTests
 {
     [TestMethod]
+    [DataRow(11L)]
     [DataRow(13L)]
     [DataRow(16L)]
     public void Gather_OfParameterRowsWithRepeatsAndNegatives_AccumulatesRows(long opset) =>
         new GradientCheck(opset).Input("table", [5, 3]).Initializer(Tensors.Int64("ids", [2, 3], [1, 4, 1, -1, 0, 1]))
             .Node("Gather", ["table", "ids"], ["y"]).Verify();
+
+    [TestMethod]
+    public void Gather_WithConstantIndicesAsInUniLora_SumsRowsWithoutOneHotProduct()
+    {
+        // A = θ[idx] ⊙ scale with a fixed projection: θ [7], idx [3, 5], every entry of θ used two or three times.
+        long[] projection = [3, 0, 6, 1, 5, 2, 4, 0, 6, 3, 1, 5, 2, 4, 0];
+        var backward = new GradientCheck().Input("theta", [7]).Initializer(Tensors.Int64("idx", [3, 5], projection))
+            .Input("scale", [3, 5], trainable: false, low: 0.5, high: 1)
+            .Node("Gather", ["theta", "idx"], ["entries"]).Node("Mul", ["entries", "scale"], ["y"]).Verify();
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType is "MatMul" or "Equal" or "ScatterND"),
+            "constant indices need neither a one-hot matrix nor a scatter");
+    }
+
+    [TestMethod]
+    public void Gather_WithConstantIndicesOnInnerAxis_SumsRows() =>
+        new GradientCheck().Input("x", [2, 4, 3]).Initializer(Tensors.Int64("ids", [2, 2], [3, -1, 0, 3]))
+            .Node("Gather", ["x", "ids"], ["y"], Attr.Int("axis", 1)).Verify();
 
     [TestMethod]
     [DataRow(13L)]
@@ -36,6 +54,7 @@ public sealed class IndexingRulesTests
             .Node("GatherElements", ["logprobs", "labels"], ["y"], Attr.Int("axis", 1)).Verify();
 
     [TestMethod]
+    [DataRow(11L)]
     [DataRow(13L)]
     [DataRow(16L)]
     public void GatherElements_WithRepeatedIndices_AccumulatesGradient(long opset) =>
@@ -57,8 +76,10 @@ public sealed class IndexingRulesTests
             .Node("ScatterND", ["data", "ids", "updates"], ["y"], Attr.String("reduction", reduction)).Verify();
 
     [TestMethod]
-    public void TopK_ScattersValueGradientsToSelectedPositions() =>
-        new GradientCheck().Input("logits", [2, 3, 6]).Ints("k", 2)
+    [DataRow(11L)]
+    [DataRow(13L)]
+    public void TopK_ScattersValueGradientsToSelectedPositions(long opset) =>
+        new GradientCheck(opset).Input("logits", [2, 3, 6]).Ints("k", 2)
             .Node("TopK", ["logits", "k"], ["values", "indices"], Attr.Int("axis", -1)).LossOf("values").Verify();
 
     [TestMethod]

@@ -116,4 +116,11 @@ public sealed class MovementRulesTests
     public void Slice_WithRunTimeBoundsOnSymbolicAxis_ScattersIntoZeros() =>
         new GradientCheck().Input("x", [2, 5], ["batch", "seq"]).IntInput("starts", [1], [1]).IntInput("ends", [1], [4]).Ints("axes", -1)
             .Node("Slice", ["x", "starts", "ends", "axes"], ["y"]).Verify();
+
+    [TestMethod]
+    public void SliceAndConcat_AtOpset11_MatchesCentralDifferences() =>
+        new GradientCheck(opset: 11).Input("x", [2, 5], ["batch", "seq"]).Input("y", [2, 2], ["batch", 2])
+            .IntInput("starts", [1], [1]).IntInput("ends", [1], [-1]).Ints("axes", 1)
+            .Node("Slice", ["x", "starts", "ends", "axes"], ["s"])
+            .Node("Concat", ["s", "y"], ["z"], Attr.Int("axis", 1)).Verify();
 }

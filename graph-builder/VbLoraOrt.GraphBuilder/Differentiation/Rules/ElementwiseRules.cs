@@ -7,9 +7,15 @@ namespace VbLoraOrt.GraphBuilder.Differentiation.Rules;
 /// </summary>
 internal static class ElementwiseRules
 {
-    public static string?[] Add(GradientContext c) => Variadic(c, (_, g) => g);
-
-    public static string?[] Sum(GradientContext c) => Variadic(c, (_, g) => g);
+    // Add, Sum: every input gets g, summed back to its shape.
+    public static string?[] AddSum(GradientContext c)
+    {
+        var grads = c.NoGradients();
+        for (int i = 0; i < c.Node.Input.Count; i++)
+            if (c.Wants(i))
+                grads[i] = ToInput(c, c.Grad, i);
+        return grads;
+    }
 
     public static string?[] Sub(GradientContext c)
     {
@@ -103,15 +109,6 @@ internal static class ElementwiseRules
             grads[1] = ToInput(c, c.B.Where(c.Input(0), c.Grad, zero), 1);
         if (c.Wants(2))
             grads[2] = ToInput(c, c.B.Where(c.Input(0), zero, c.Grad), 2);
-        return grads;
-    }
-
-    static string?[] Variadic(GradientContext c, Func<int, string, string> local)
-    {
-        var grads = c.NoGradients();
-        for (int i = 0; i < c.Node.Input.Count; i++)
-            if (c.Wants(i))
-                grads[i] = ToInput(c, local(i, c.Grad), i);
         return grads;
     }
 

@@ -6,9 +6,10 @@ namespace VbLoraOrt.GraphBuilder.Differentiation.Rules;
 
 /// <summary>
 /// Ops that pick elements by index: Gather, GatherElements, ScatterElements, ScatterND, TopK, Trilu. ORT's
-/// GatherGrad is training-only, so a gather's gradient is a scatter-add in standard ops: <c>ScatterND</c> /
-/// <c>ScatterElements</c> with <c>reduction="add"</c> from opset 16, and before that a one-hot matrix
-/// product (which sums repeated indices correctly). Indices never get gradients.
+/// GatherGrad is training-only, so a gather's gradient is a scatter-add in standard ops: with constant indices
+/// a gather of gradient rows by a precomputed index table and a sum (exact, O(N), any opset); with run-time
+/// indices <c>ScatterND</c> / <c>ScatterElements</c> with <c>reduction="add"</c> from opset 16, and before that
+/// a one-hot matrix product (which sums repeated indices correctly). Indices never get gradients.
 /// </summary>
 internal static class IndexingRules
 {
@@ -21,6 +22,12 @@ internal static class IndexingRules
         string data = c.Input(0);
         int rank = c.RankOf(data);
         int axis = (int)BackwardBuilder.Normalize(c.Int("axis", 0), rank);
+        if (ConstantIndexTable(c, data, axis) is { } table)
+        {
+            var result = c.NoGradients();
+            result[0] = SumRowsByTable(c, data, axis, table);
+            return result;
+        }
         string indices = NonNegativeIndices(c, c.Input(1), data, axis);
         string dData;
         if (c.Opset >= 16 && axis == 0)
@@ -38,6 +45,51 @@ internal static class IndexingRules
         var grads = c.NoGradients();
         grads[0] = dData;
         return grads;
+    }
+
+    /// <summary>
+    /// For constant indices (Uni-LoRA's projection, fixed position ids): row j of the table lists the positions n
+    /// with idx[n] = j, padded with N (a zero row appended to the gradient). Null when the indices are computed at
+    /// run time, the axis size is unknown, or repeats are so uneven that the padded table would be large.
+    /// </summary>
+    static long[,]? ConstantIndexTable(GradientContext c, string data, int axis)
+    {
+        if (c.B.Constants.Integers(c.Input(1)) is not { Length: > 0 } indices || c.ShapeOf(data)![axis].Value is not long size)
+            return null;
+        var rows = new List<long>[size];
+        for (int j = 0; j < size; j++)
+            rows[j] = [];
+        for (int n = 0; n < indices.Length; n++)
+        {
+            long j = indices[n] < 0 ? indices[n] + size : indices[n];
+            if (j < 0 || j >= size)
+                throw c.Fail($"index {indices[n]} at position {n} is out of range for axis {axis} of size {size}");
+            rows[j].Add(n);
+        }
+        int width = rows.Max(r => r.Count);
+        if (size * width > 4L * (indices.Length + size))
+            return null;
+        var table = new long[size, width];
+        for (int j = 0; j < size; j++)
+            for (int k = 0; k < width; k++)
+                table[j, k] = k < rows[j].Count ? rows[j][k] : indices.Length;
+        return table;
+    }
+
+    // ddata = Σ_k [g; 0][table[:, k]]: a gather of the gradient rows and a sum over the table's width.
+    static string SumRowsByTable(GradientContext c, string data, int axis, long[,] table)
+    {
+        var b = c.B;
+        int size = table.GetLength(0), width = table.GetLength(1);
+        string rows = b.Reshape(c.Grad, RowsByIndex(c, data, axis));                 // [d0..d(a−1), N, Q]
+        var pads = new long[2 * (axis + 2)];
+        pads[axis + 2 + axis] = 1;                                                    // one zero row after the last
+        string padded = b.Op("Pad", [rows, b.Int64s(pads)]);                          // [d0..d(a−1), N + 1, Q]
+        long[] flat = table.Cast<long>().ToArray();
+        string positions = b.Constant(Tensors.Int64("", width == 1 ? [size] : [size, width], flat), "rows_by_index");
+        string picked = b.Op("Gather", [padded, positions], Attr.Int("axis", axis));  // [d0..d(a−1), Da, (width,) Q]
+        string summed = width == 1 ? picked : b.ReduceSum(picked, [axis + 1], keepDims: false);
+        return b.ReshapeLike(summed, data);
     }
 
     // Shape [d0 … d(a−1), N, Q] for the gathered gradient, Q = product of the dims after the axis.
@@ -99,10 +151,10 @@ internal static class IndexingRules
         return grads;
     }
 
-    public static string? ScatterReductionGuard(GradientContext c) =>
-        Attr.GetString(c.Node, "reduction", "none") is "none" or "add"
+    public static string? ScatterReductionGuard(NodeProto node) =>
+        Attr.GetString(node, "reduction", "none") is "none" or "add"
             ? null
-            : $"reduction '{Attr.GetString(c.Node, "reduction", "none")}' has no gradient rule (only 'none' and 'add' do)";
+            : $"reduction '{Attr.GetString(node, "reduction", "none")}' has no gradient rule (only 'none' and 'add' do)";
 
     // y = data with y[idx] (op)= updates:  dupdates = g[idx];  ddata = g, zeroed where overwritten (none) or g (add)
     public static string?[] ScatterElements(GradientContext c) => Scatter(c, "ScatterElements", "GatherElements",

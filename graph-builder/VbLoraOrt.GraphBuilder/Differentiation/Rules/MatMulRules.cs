@@ -34,8 +34,8 @@ internal static class MatMulRules
             if (rankB == 2)
             {
                 // Every batch row meets the same weight: flatten the batch and contract it in one Gemm.
-                string a2 = rankA == 2 ? a : b.Op("Flatten", [a], Attr.Int("axis", rankA - 1));
-                string g2 = rankA == 2 ? c.Grad : b.Op("Flatten", [c.Grad], Attr.Int("axis", y?.Count - 1 ?? rankA - 1));
+                string a2 = rankA == 2 ? a : b.Flatten(a, rankA - 1);
+                string g2 = rankA == 2 ? c.Grad : b.Op("Flatten", [c.Grad], Attr.Int("axis", rankA - 1));
                 grads[1] = b.Op("Gemm", [a2, g2], Attr.Int("transA", 1));
             }
             else
