@@ -63,12 +63,26 @@ static class DemoCommand
                 return ExitCodes.Cancelled;
         }
 
+        var trained = TrainedRun.Open(Path.Combine(outDir, "run"));
+        var adapter = trained.ExportAdapter(Path.Combine(outDir, "spam-adapter.safetensors"));
+        string merged = Path.Combine(outDir, "merged", "spam-minilm.onnx");
+        trained.ExportMerged(merged);
+        var mergedEval = ModelEvaluation.WithMergedModel(merged, null, testFile, batchSize: 32, maxLength);
+        output.WriteLine($"exported {adapter.Path} ({adapter.FileBytes:N0} bytes) and {merged}");
+        output.WriteLine();
+        output.WriteLine("merged model on a few held-out e-mails:");
+        var samples = File.ReadLines(testFile).Take(6).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Select(e => (Text: e.GetProperty("text").GetString()!, Label: e.GetProperty("label").ToString())).ToList();
+        foreach (var (p, truth) in Predictor.Predict(merged, null, samples.Select(s => s.Text).ToList(), maxLength).Zip(samples.Select(s => s.Label)))
+            output.WriteLine($"  truth {truth,-5} → {InferCommand.Describe(p)}");
+
         output.WriteLine();
         output.WriteLine($"held-out accuracy ({vblora.FinalEval!.Count} e-mails of {testFile}):");
         output.WriteLine($"  VB-LoRA (q,v; bank {256}x{128}, r 4, k 2): {vblora.FinalEval.Accuracy:P2}  (loss {vblora.FinalEval.Loss:F4}, {steps} steps)");
         if (headOnly != null)
             output.WriteLine($"  head-only baseline (frozen encoder):      {headOnly.FinalEval!.Accuracy:P2}  (loss {headOnly.FinalEval.Loss:F4}, {steps} steps)");
-        output.WriteLine($"  stored VB-LoRA adapter: {manifest.Counts.AdapterStored:F0} parameters (trainable: {manifest.Counts.AdapterTrainable} adapter + {manifest.Counts.Head} head)");
+        output.WriteLine($"  merged model (adapter folded into the weights): {mergedEval.Accuracy:P2}");
+        output.WriteLine($"  stored VB-LoRA adapter: {manifest.Counts.AdapterStored:F0} parameters, {adapter.FileBytes:N0} bytes on disk (trainable: {manifest.Counts.AdapterTrainable} adapter + {manifest.Counts.Head} head)");
         return ExitCodes.Ok;
     }
 

@@ -15,6 +15,9 @@ public static class RunnerCli
         var root = new RootCommand("vblora-run: trains, evaluates and exports VB-LoRA adapters on ONNX Runtime.")
         {
             TrainCommand.Create(output, error, cancel),
+            EvalCommand.Create(output, error),
+            ExportCommand.Create(output, error),
+            InferCommand.Create(output, error),
             DemoCommand.Create(output, error, cancel),
         };
         ParseResult parsed = root.Parse(args);

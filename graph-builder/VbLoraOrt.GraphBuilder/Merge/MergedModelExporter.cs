@@ -19,6 +19,17 @@ namespace VbLoraOrt.GraphBuilder.Merge;
 /// </summary>
 public static class MergedModelExporter
 {
+    /// <summary>Metadata key of the merged model's task (<see cref="TaskInfo"/> as JSON, with class names when known).</summary>
+    public const string TaskMetadataKey = "vblora_ort.task";
+
+    /// <summary>The task recorded in a merged model, or null when it has none.</summary>
+    public static TaskInfo? ReadTask(OnnxModel merged)
+    {
+        ArgumentNullException.ThrowIfNull(merged);
+        string? json = merged.Proto.MetadataProps.FirstOrDefault(p => p.Key == TaskMetadataKey)?.Value;
+        return json == null ? null : System.Text.Json.JsonSerializer.Deserialize<TaskInfo>(json, ArtifactManifest.JsonOptions);
+    }
+
     // prepare's default attention-mask input; the manifest does not record the name (mean pooling needs it).
     const string AttentionMaskInput = "attention_mask";
 
@@ -88,7 +99,7 @@ public static class MergedModelExporter
         TaskHead.Append(merged, options, info.OutputName, AttentionMaskInput, info.HiddenSize, withLoss: false, headAsInputs: false,
             seed: 0, HeadValues(options, values));
 
-        Describe(merged.Proto, method.Name, identity);
+        Describe(merged.Proto, method.Name, identity, task);
         merged.Save(outPath, new ExternalDataOptions
         {
             FileName = Path.GetFileNameWithoutExtension(outPath) + ".data",
@@ -127,7 +138,7 @@ public static class MergedModelExporter
     }
 
     // Provenance for people and tools reading the merged model.
-    static void Describe(ModelProto model, string method, string identity)
+    static void Describe(ModelProto model, string method, string identity, TaskInfo task)
     {
         void Set(string key, string value)
         {
@@ -139,5 +150,6 @@ public static class MergedModelExporter
         }
         Set("vblora_ort.merged_adapter_method", method);
         Set("vblora_ort.artifacts_identity", identity);
+        Set(TaskMetadataKey, System.Text.Json.JsonSerializer.Serialize(task, ArtifactManifest.JsonOptions));
     }
 }

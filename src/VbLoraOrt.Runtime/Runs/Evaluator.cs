@@ -99,6 +99,19 @@ public sealed class Evaluator : IDisposable
         return new EvalResult(count, lossSum / Math.Max(1, count), accuracy, keepOutputs ? outputs : null);
     }
 
+    /// <summary>The task output row of every example of a text dataset, in file order (no metrics; labels unused).</summary>
+    public float[][] Outputs(EncodedDataset data, BatchOptions batching, Action<OrtIoBinding>? bindParameters)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var outputs = new float[data.Count][];
+        foreach (var batch in data.TextBatches(batching, epoch: 0))
+        {
+            float[][] rows = Run(BatchFeeds.ForText(batch, _dataInputs, withLabels: false), bindParameters);
+            for (int i = 0; i < rows.Length; i++) outputs[batch.Examples[i]] = rows[i];
+        }
+        return outputs;
+    }
+
     float[][] Run(IReadOnlyList<BatchTensor> feeds, Action<OrtIoBinding>? bindParameters)
     {
         using var binding = _session.CreateIoBinding();

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using VbLoraOrt.GraphBuilder.AdapterFiles;
+using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Runtime.Runs;
+using VbLoraOrt.Runtime.Sessions;
+
+namespace VbLoraOrt.Runner;
+
+/// <summary><c>vblora-run eval --data FILE (--run RUN | --artifacts DIR --adapter FILE | --model MERGED.onnx)</c>.</summary>
+static class EvalCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var data = new Option<string>("--data") { Description = "Labelled data file (JSONL, CSV or TSV).", Required = true };
+        var run = new Option<string?>("--run") { Description = "Evaluate a run's last checkpoint." };
+        var artifacts = new Option<string?>("--artifacts") { Description = "Artifact folder (with --adapter)." };
+        var adapter = new Option<string?>("--adapter") { Description = "A stored adapter file, evaluated through the artifacts' eval graph." };
+        var model = new Option<string?>("--model") { Description = "A merged model." };
+        var vocab = new Option<string?>("--vocab") { Description = "Vocabulary of a merged model (default: vocab.txt beside it)." };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Examples per batch." };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda." };
+        var command = new Command("eval", "Metrics (loss, accuracy) of a trained adapter or merged model on a data file.")
+        {
+            data, run, artifacts, adapter, model, vocab, batch, device,
+        };
+        command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
+        {
+            var devices = new DeviceOptions { Device = DeviceOptions.ParseDevice(r.GetValue(device)!) };
+            string file = r.GetValue(data)!;
+            EvalResult result;
+            if (r.GetValue(model) is { } merged)
+                result = ModelEvaluation.WithMergedModel(merged, r.GetValue(vocab), file, r.GetValue(batch), device: devices);
+            else if (r.GetValue(run) is { } runDir)
+            {
+                var trained = TrainedRun.Open(runDir);
+                result = ModelEvaluation.WithParameters(trained.Artifacts, trained.Values, trained.Task, file, r.GetValue(batch), device: devices);
+            }
+            else if (r.GetValue(adapter) is { } adapterPath)
+            {
+                var folder = ArtifactFolder.Open(r.GetValue(artifacts) ?? throw new ArgumentException("--adapter needs --artifacts DIR"));
+                var stored = AdapterFile.Load(adapterPath);
+                result = ModelEvaluation.WithParameters(folder, stored.Parameters, stored.Task, file, r.GetValue(batch), device: devices);
+            }
+            else
+                throw new ArgumentException("give --run RUN, --artifacts DIR --adapter FILE, or --model MERGED.onnx");
+            string accuracy = result.Accuracy is double a ? $", accuracy {a:P2}" : "";
+            output.WriteLine($"{file}: {result.Count} examples, loss {result.Loss:F4}{accuracy}");
+            return ExitCodes.Ok;
+        }, error));
+        return command;
+    }
+}

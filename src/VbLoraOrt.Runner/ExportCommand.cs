@@ -1,0 +1,36 @@
+using System.CommandLine;
+using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Runtime.Runs;
+
+namespace VbLoraOrt.Runner;
+
+/// <summary><c>vblora-run export --run RUN --adapter OUT.safetensors | --merged OUT.onnx</c>.</summary>
+static class ExportCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var run = new Option<string>("--run") { Description = "Run folder written by `vblora-run train` (its last checkpoint is exported).", Required = true };
+        var adapter = new Option<string?>("--adapter") { Description = "Write the adapter in its stored form (safetensors, PEFT key names)." };
+        var merged = new Option<string?>("--merged") { Description = "Write the base model with the adapter folded into its weights, plus the head." };
+        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, adapter, merged };
+        command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
+        {
+            string? adapterPath = r.GetValue(adapter), mergedPath = r.GetValue(merged);
+            if (adapterPath == null && mergedPath == null)
+                throw new ArgumentException("give --adapter OUT.safetensors, --merged OUT.onnx, or both");
+            var trained = TrainedRun.Open(r.GetValue(run)!);
+            if (adapterPath != null)
+            {
+                var summary = trained.ExportAdapter(adapterPath);
+                output.WriteLine($"adapter: {summary.Path} ({summary.FileBytes:N0} bytes; {summary.StoredParameterCount:F0} stored adapter parameters + {summary.HeadParameterCount} head)");
+            }
+            if (mergedPath != null)
+            {
+                trained.ExportMerged(mergedPath);
+                output.WriteLine($"merged model: {mergedPath}");
+            }
+            return ExitCodes.Ok;
+        }, error));
+        return command;
+    }
+}

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using System.Globalization;
+using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Runtime.Runs;
+
+namespace VbLoraOrt.Runner;
+
+/// <summary><c>vblora-run infer --model MERGED.onnx --text "…" [--text "…"]</c>.</summary>
+static class InferCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var model = new Option<string>("--model") { Description = "A merged model written by `vblora-run export --merged`.", Required = true };
+        var text = new Option<string[]>("--text") { Description = "Text to classify or embed (repeatable).", Required = true, AllowMultipleArgumentsPerToken = false };
+        var vocab = new Option<string?>("--vocab") { Description = "Vocabulary (default: vocab.txt beside the model)." };
+        var command = new Command("infer", "Predict with a merged model: the class (with probability) or the embedding's first values.") { model, text, vocab };
+        command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
+        {
+            foreach (var p in Predictor.Predict(r.GetValue(model)!, r.GetValue(vocab), r.GetValue(text)!))
+                output.WriteLine(Describe(p));
+            return ExitCodes.Ok;
+        }, error));
+        return command;
+    }
+
+    public static string Describe(Prediction p)
+    {
+        string shown = p.Text.Length > 60 ? p.Text[..57] + "..." : p.Text;
+        string result = p.Label != null
+            ? $"{p.Label} ({p.Probability:P1})"
+            : "[" + string.Join(", ", p.Output.Take(5).Select(v => v.ToString("F4", CultureInfo.InvariantCulture))) + (p.Output.Length > 5 ? ", …]" : "]");
+        return $"{result,-16} {shown.ReplaceLineEndings(" ")}";
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.ML.OnnxRuntime;
+using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.GraphBuilder.Merge;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.Runtime.Data;
+using VbLoraOrt.Runtime.Sessions;
+using VbLoraOrt.Runtime.Text;
+
+namespace VbLoraOrt.Runtime.Runs;
+
+/// <summary><c>vblora-run eval</c>: metrics of trained values (through the eval graph) or of a merged model, on a data file.</summary>
+public static class ModelEvaluation
+{
+    /// <summary>Evaluates <paramref name="values"/> (adapter and head tensors) through the artifacts' eval graph.</summary>
+    public static EvalResult WithParameters(ArtifactFolder folder, IReadOnlyDictionary<string, float[]> values, TaskInfo task,
+        string dataFile, int batchSize, int maxLength = 0, bool keepOutputs = false, DeviceOptions? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(values);
+        var tokenizer = folder.LoadTokenizer();
+        int length = maxLength > 0 ? maxLength : folder.Manifest.Tokenizer.MaxLength;
+        var data = TrainingData.Load(dataFile, task, tokenizer, length, skipBadRows: false, task.LabelNames);
+        using var sessions = DeviceSessions.Open(device);
+        using var evaluator = Evaluator.ForArtifacts(sessions, folder);
+        var parameters = new List<(string Name, OrtValue Value)>();
+        try
+        {
+            foreach (var t in folder.Manifest.Trainables)
+            {
+                float[] v = values.TryGetValue(t.Name, out var found) ? found
+                    : throw new BadInputException($"no value for trainable tensor '{t.Name}' [{string.Join(",", t.Shape)}].");
+                parameters.Add((t.Name, OrtValue.CreateTensorValueFromMemory(v, t.Shape)));
+            }
+            return evaluator.Evaluate(data.Encoded, Batching(batchSize, length), binding =>
+            {
+                foreach (var (name, value) in parameters) binding.BindInput(name, value);
+            }, keepOutputs, tokenizer.PaddingTokenId);
+        }
+        finally
+        {
+            foreach (var (_, value) in parameters) value.Dispose();
+        }
+    }
+
+    /// <summary>Evaluates a merged model (its task and class names are read from its metadata).</summary>
+    public static EvalResult WithMergedModel(string modelPath, string? vocabPath, string dataFile, int batchSize, int maxLength = 128,
+        bool keepOutputs = false, DeviceOptions? device = null)
+    {
+        var (task, tokenizer) = OpenMerged(modelPath, vocabPath);
+        var data = TrainingData.Load(dataFile, task, tokenizer, maxLength, skipBadRows: false, task.LabelNames);
+        using var sessions = DeviceSessions.Open(device);
+        using var evaluator = Evaluator.ForModel(sessions, modelPath, task);
+        return evaluator.Evaluate(data.Encoded, Batching(batchSize, maxLength), null, keepOutputs, tokenizer.PaddingTokenId);
+    }
+
+    /// <summary>The task recorded in a merged model and the tokenizer of its vocabulary (default: <c>vocab.txt</c> beside it).</summary>
+    public static (TaskInfo Task, BertTextTokenizer Tokenizer) OpenMerged(string modelPath, string? vocabPath)
+    {
+        var task = MergedModelExporter.ReadTask(OnnxModel.Load(modelPath))
+            ?? throw new BadInputException($"{modelPath}: not a merged model written by `vblora-run export --merged` (no task metadata).");
+        string vocab = vocabPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "vocab.txt");
+        if (!File.Exists(vocab))
+            throw new BadInputException($"{vocab}: vocabulary not found; pass --vocab.");
+        return (task, BertTextTokenizer.Load(vocab));
+    }
+
+    static BatchOptions Batching(int batchSize, int maxLength) => new() { BatchSize = batchSize, MaxLength = maxLength };
+}

@@ -1,0 +1,52 @@
+using VbLoraOrt.GraphBuilder.AdapterFiles;
+using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.GraphBuilder.Merge;
+
+namespace VbLoraOrt.Runtime.Runs;
+
+/// <summary>The outcome of a training run: its artifacts, trained values and class names — what export and eval read.</summary>
+public sealed class TrainedRun
+{
+    TrainedRun(ArtifactFolder artifacts, IReadOnlyDictionary<string, float[]> values, IReadOnlyList<string>? classNames)
+    {
+        Artifacts = artifacts;
+        Values = values;
+        ClassNames = classNames;
+    }
+
+    /// <summary>The run's artifact folder.</summary>
+    public ArtifactFolder Artifacts { get; }
+
+    /// <summary>Trained tensors by name (adapter and head) from the run's last checkpoint.</summary>
+    public IReadOnlyDictionary<string, float[]> Values { get; }
+
+    /// <summary>Class names of the training data in id order, when it named its classes.</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
+
+    /// <summary>The task with the run's class names.</summary>
+    public TaskInfo Task => Artifacts.Manifest.Task with { LabelNames = ClassNames };
+
+    /// <summary>Opens a run folder written by <c>vblora-run train</c>.</summary>
+    public static TrainedRun Open(string runDirectory)
+    {
+        var run = new RunFolder(runDirectory);
+        var options = run.LoadOptions();
+        var artifacts = ArtifactFolder.Open(options.Artifacts);
+        var checkpoint = Checkpoint.Load(run.CheckpointPath, artifacts.Identity);
+        return new TrainedRun(artifacts, checkpoint.Tensors.ToDictionary(t => t.Name, t => t.Values, StringComparer.Ordinal), run.LoadClassNames());
+    }
+
+    /// <summary>Writes the adapter in its stored form (DESIGN.md §2).</summary>
+    public AdapterFileSummary ExportAdapter(string path) =>
+        AdapterFile.Save(path, Artifacts.Manifest with { Task = Task }, Values);
+
+    /// <summary>Writes the merged model (adapter folded into the weights, head appended) and its vocabulary beside it.</summary>
+    public void ExportMerged(string path)
+    {
+        MergedModelExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, Values, path);
+        string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
+        if (!File.Exists(vocab))
+            File.Copy(Artifacts.Vocab, vocab);
+    }
+}
