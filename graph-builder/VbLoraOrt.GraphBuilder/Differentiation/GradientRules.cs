@@ -43,7 +43,7 @@ internal static class GradientRules
         new("Softmax", 13, First, NormalizationRules.Softmax),
         new("LogSoftmax", 1, First, NormalizationRules.LogSoftmaxFlattened),
         new("LogSoftmax", 13, First, NormalizationRules.LogSoftmax),
-        new("LayerNormalization", 17, [0, 1, 2], NormalizationRules.LayerNormalization),
+        new("LayerNormalization", 17, [0, 1, 2], NormalizationRules.LayerNormalization, GradientOutputs: 1),
 
         // Reductions: axes became an input at opset 13 (ReduceSum) and 18 (ReduceMean).
         new("ReduceSum", 1, First, ReductionRules.ReduceSumAxesAttribute),
@@ -68,7 +68,7 @@ internal static class GradientRules
         new("GatherElements", 1, First, IndexingRules.GatherElements),
         new("ScatterElements", 11, [0, 2], IndexingRules.ScatterElements, IndexingRules.ScatterReductionGuard),
         new("ScatterND", 11, [0, 2], IndexingRules.ScatterND, IndexingRules.ScatterReductionGuard),
-        new("TopK", 10, First, IndexingRules.TopK),
+        new("TopK", 10, First, IndexingRules.TopK, GradientOutputs: 1),
         new("Trilu", 14, First, IndexingRules.Trilu),
 
         // No gradient flows through these: their outputs are shapes, indices, masks, random draws or constants,
