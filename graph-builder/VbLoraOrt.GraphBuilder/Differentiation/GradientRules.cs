@@ -72,10 +72,12 @@ internal static class GradientRules
         new("Trilu", 14, First, IndexingRules.Trilu),
 
         // No gradient flows through these: their outputs are shapes, indices, masks, random draws or constants,
-        // or piecewise constant (Floor, Ceil, Round, Sign: zero derivative wherever it exists).
-        .. NonDifferentiable("Shape", "Size", "Constant", "ConstantOfShape", "Range", "Equal", "Less", "Greater",
+        // or piecewise constant (Floor, Ceil, Round, Sign: zero derivative wherever it exists). Range and OneHot
+        // are not listed: with floating inputs from a trainable tensor they have a derivative, so a path through
+        // them must fail for want of a rule rather than yield zero. (With integer inputs they are never on a path.)
+        .. NonDifferentiable("Shape", "Size", "Constant", "ConstantOfShape", "Equal", "Less", "Greater",
             "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "NonZero", "ArgMax", "ArgMin", "EyeLike",
-            "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "OneHot", "Floor", "Ceil", "Round", "Sign"),
+            "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Floor", "Ceil", "Round", "Sign"),
     ];
 
     static readonly Dictionary<string, GradientRuleEntry[]> ByOp = Table
