@@ -19,7 +19,12 @@ internal delegate string? RuleGuard(NodeProto node);
 /// <param name="DifferentiableInputs">Input positions gradients flow to (null: all). Others, e.g. indices, shapes and axes, never get one.</param>
 /// <param name="Rule">The rule; null for ops whose outputs carry no gradient at all (<c>Shape</c>, <c>Range</c>…).</param>
 /// <param name="Guard">Optional check of attributes the rule does not support.</param>
-internal sealed record GradientRuleEntry(string OpType, long SinceOpset, int[]? DifferentiableInputs, GradientRule? Rule, RuleGuard? Guard = null)
+/// <param name="GradientOutputs">
+/// How many leading outputs the rule takes gradients of (null: all). A later output on the path to the loss
+/// (e.g. LayerNormalization's saved mean) is an error, never a silently dropped gradient.
+/// </param>
+internal sealed record GradientRuleEntry(string OpType, long SinceOpset, int[]? DifferentiableInputs, GradientRule? Rule,
+    RuleGuard? Guard = null, int? GradientOutputs = null)
 {
     /// <summary>True for ops whose outputs never carry a gradient.</summary>
     public bool IsNonDifferentiable => Rule == null;

@@ -43,7 +43,7 @@ internal static class GradientRules
         new("Softmax", 13, First, NormalizationRules.Softmax),
         new("LogSoftmax", 1, First, NormalizationRules.LogSoftmaxFlattened),
         new("LogSoftmax", 13, First, NormalizationRules.LogSoftmax),
-        new("LayerNormalization", 17, [0, 1, 2], NormalizationRules.LayerNormalization),
+        new("LayerNormalization", 17, [0, 1, 2], NormalizationRules.LayerNormalization, GradientOutputs: 1),
 
         // Reductions: axes became an input at opset 13 (ReduceSum) and 18 (ReduceMean).
         new("ReduceSum", 1, First, ReductionRules.ReduceSumAxesAttribute),
@@ -68,14 +68,16 @@ internal static class GradientRules
         new("GatherElements", 1, First, IndexingRules.GatherElements),
         new("ScatterElements", 11, [0, 2], IndexingRules.ScatterElements, IndexingRules.ScatterReductionGuard),
         new("ScatterND", 11, [0, 2], IndexingRules.ScatterND, IndexingRules.ScatterReductionGuard),
-        new("TopK", 10, First, IndexingRules.TopK),
+        new("TopK", 10, First, IndexingRules.TopK, GradientOutputs: 1),
         new("Trilu", 14, First, IndexingRules.Trilu),
 
         // No gradient flows through these: their outputs are shapes, indices, masks, random draws or constants,
-        // or piecewise constant (Floor, Ceil, Round, Sign: zero derivative wherever it exists).
-        .. NonDifferentiable("Shape", "Size", "Constant", "ConstantOfShape", "Range", "Equal", "Less", "Greater",
+        // or piecewise constant (Floor, Ceil, Round, Sign: zero derivative wherever it exists). Range and OneHot
+        // are not listed: with floating inputs from a trainable tensor they have a derivative, so a path through
+        // them must fail for want of a rule rather than yield zero. (With integer inputs they are never on a path.)
+        .. NonDifferentiable("Shape", "Size", "Constant", "ConstantOfShape", "Equal", "Less", "Greater",
             "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "NonZero", "ArgMax", "ArgMin", "EyeLike",
-            "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "OneHot", "Floor", "Ceil", "Round", "Sign"),
+            "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Floor", "Ceil", "Round", "Sign"),
     ];
 
     static readonly Dictionary<string, GradientRuleEntry[]> ByOp = Table

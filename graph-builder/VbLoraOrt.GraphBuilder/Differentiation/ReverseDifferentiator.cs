@@ -144,6 +144,11 @@ public static class ReverseDifferentiator
                 throw new DifferentiationException(
                     $"no gradient rule for op '{op}' (node '{node.Name}', opset {opset}), which lies between a trainable tensor and the loss: " +
                     $"{path.Describe(node, trainables, loss)}. Add a rule for {op} in Differentiation/Rules, or freeze the tensors behind it.");
+            for (int k = entry.GradientOutputs ?? node.Output.Count; k < node.Output.Count; k++)
+                if (path.Values.Contains(node.Output[k]))
+                    throw new DifferentiationException(
+                        $"cannot differentiate {op} node '{node.Name}': its output {k} ('{node.Output[k]}') leads to the loss, but the rule " +
+                        $"only differentiates the first {entry.GradientOutputs} output(s). Path: {path.Describe(node, trainables, loss)}.");
             if (entry.Guard?.Invoke(node) is { } reason)
                 throw new DifferentiationException($"cannot differentiate {op} node '{node.Name}': {reason}. Path: {path.Describe(node, trainables, loss)}.");
         }

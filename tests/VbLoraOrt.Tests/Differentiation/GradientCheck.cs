@@ -114,9 +114,12 @@ internal sealed class GradientCheck
         foreach (var v in _variables.Where(v => v.Trainable))
         {
             training.Graph.Node.Add(TinyModels.Node("Identity", [backward.Gradients[v.Name]], [ArtifactNames.Grad(v.Name)]));
-            training.Graph.Output.Add(AnyShape(ArtifactNames.Grad(v.Name), ElemType));
+            training.Graph.Output.Add(new ValueInfoProto { Name = ArtifactNames.Grad(v.Name), Type = v.Declared.Type.Clone() });
         }
         Assert.IsTrue(training.Graph.Node.All(n => n.Domain is "" or "ai.onnx"), "backward ops are default-domain ONNX");
+        // For checking by hand (e.g. onnx.checker with full_check): VBLORA_DUMP_GRADIENT_MODELS=<folder>.
+        if (Environment.GetEnvironmentVariable("VBLORA_DUMP_GRADIENT_MODELS") is { Length: > 0 } dump)
+            training.Save(Path.Combine(dump, $"{string.Join("_", Graph.Node.Select(n => n.OpType).Distinct().Take(4))}_{Guid.NewGuid():N}.onnx"));
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
         using var trainingSession = new InferenceSession(training.ToBytesInline(), options);

@@ -53,4 +53,15 @@ public sealed class NormalizationRulesTests
             .Node("Div", ["xc", "sd"], ["xh"])
             .Node("Mul", ["xh", "gamma"], ["xs"])
             .Node("Add", ["xs", "beta"], ["y"]).Verify();
+
+    [TestMethod]
+    public void LayerNormalization_WhenSavedMeanLeadsToLoss_ThrowsInsteadOfDroppingIt()
+    {
+        var check = new GradientCheck(opset: 17, useDouble: false).Input("x", [2, 4]).Input("scale", [4])
+            .Node("LayerNormalization", ["x", "scale"], ["y", "mean"], Attr.Int("axis", -1)).LossOf("y", "mean");
+
+        var error = Assert.ThrowsExactly<GraphBuilder.Differentiation.DifferentiationException>(() => check.Verify());
+
+        StringAssert.Contains(error.Message, "output 1 ('mean')");
+    }
 }
