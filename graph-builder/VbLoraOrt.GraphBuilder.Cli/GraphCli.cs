@@ -17,14 +17,6 @@ public static class GraphCli
             InspectCommand.Create(output, error),
             PrepareCommand.Create(output, error),
         };
-        ParseResult parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var e in parsed.Errors)
-                error.WriteLine($"{Name}: {e.Message}");
-            error.WriteLine($"Run `{Name} --help` for usage.");
-            return ExitCodes.Usage;
-        }
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return CliHost.Run(Name, root, args, output, error);
     }
 }

@@ -20,14 +20,6 @@ public static class RunnerCli
             InferCommand.Create(output, error),
             DemoCommand.Create(output, error, cancel),
         };
-        ParseResult parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var e in parsed.Errors)
-                error.WriteLine($"{Name}: {e.Message}");
-            error.WriteLine($"Run `{Name} --help` for usage.");
-            return ExitCodes.Usage;
-        }
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return CliHost.Run(Name, root, args, output, error);
     }
 }

@@ -79,21 +79,15 @@ public static class ArtifactBuilder
     static TrainingGraph BuildTrainingModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
         int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
     {
-        var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
+        var (injected, head, trainables) = Forward(stored, options, targets, hidden);
         var model = injected.Model;
-        var head = TaskHead.Append(model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
-            withLoss: true, headAsInputs: true, options.Seed);
-        var trainables = injected.Plan.Parameters.Concat(head.Trainables).ToList();
         var initial = new Dictionary<string, float[]>(options.Method.InitialValues(injected.Plan), StringComparer.Ordinal);
         foreach (var (name, values) in head.InitialValues)
             initial[name] = values;
 
         int before = model.Graph.Node.Count;
         var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, trainables.Select(t => t.Name).ToList());
-        var e = new GraphEmitter(model.Graph, "outputs");
-        model.Graph.Output.Clear();
-        e.OpNamed("Identity", [head.LossName!], [e.Names.Reserve(ArtifactNames.Loss)]);
-        model.Graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
+        var e = LossOutputFirst(model, head.LossName!);
         foreach (var t in trainables)
         {
             e.OpNamed("Identity", [gradients.Gradients[t.Name]], [e.Names.Reserve(ArtifactNames.Grad(t.Name))]);
@@ -109,20 +103,35 @@ public static class ArtifactBuilder
     static OnnxModel BuildEvalModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
         int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
     {
-        var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
+        var (injected, head, trainables) = Forward(stored, options, targets, hidden);
         var model = injected.Model;
-        var head = TaskHead.Append(model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
-            withLoss: true, headAsInputs: true, options.Seed);
-        var e = new GraphEmitter(model.Graph, "outputs");
         var keep = model.Graph.Output.Single(o => o.Name == head.OutputName);
-        model.Graph.Output.Clear();
-        e.OpNamed("Identity", [head.LossName!], [e.Names.Reserve(ArtifactNames.Loss)]);
-        model.Graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
+        LossOutputFirst(model, head.LossName!);
         model.Graph.Output.Add(keep);
         foreach (var label in head.LabelInputs)
             model.Graph.Initializer.Add(DefaultLabel(label));
-        OrderInputs(model.Graph, dataInputs, head.LabelInputs, injected.Plan.Parameters.Concat(head.Trainables).ToList());
+        OrderInputs(model.Graph, dataInputs, head.LabelInputs, trainables);
         return model;
+    }
+
+    // The forward both graphs share: adapter with its parameters as inputs, then head and loss (head tensors as inputs).
+    static (InjectedModel Injected, TaskGraph Head, List<TrainableTensor> Trainables) Forward(OnnxModel stored, PrepareOptions options,
+        IReadOnlyList<LinearModule> targets, int hidden)
+    {
+        var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
+        var head = TaskHead.Append(injected.Model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
+            withLoss: true, headAsInputs: true, options.Seed);
+        return (injected, head, injected.Plan.Parameters.Concat(head.Trainables).ToList());
+    }
+
+    // Replaces the graph outputs by `loss` (an Identity of the loss value); returns the emitter for further outputs.
+    static GraphEmitter LossOutputFirst(OnnxModel model, string lossValue)
+    {
+        var e = new GraphEmitter(model.Graph, "outputs");
+        model.Graph.Output.Clear();
+        e.OpNamed("Identity", [lossValue], [e.Names.Reserve(ArtifactNames.Loss)]);
+        model.Graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
+        return e;
     }
 
     static TensorProto DefaultLabel(ValueInfoProto label) =>

@@ -75,7 +75,8 @@ public sealed class MiniLmVbLoraGradientTests
     [TestMethod]
     public void Gradients_OfBankLogitsAndHead_MatchDirectionalFiniteDifferences()
     {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 2 };
+        // One thread: every run reduces in the same order, so loss differences are not thread-scheduling noise.
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
         using var session = new InferenceSession(Path.Combine(_artifacts, ArtifactNames.TrainingModel), options);
         var (_, grads) = Run(session, _values);
         var random = new Random(12345);
@@ -86,7 +87,9 @@ public sealed class MiniLmVbLoraGradientTests
             var direction = _values.ToDictionary(kv => kv.Key, kv => kv.Value.Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());
             double norm = Math.Sqrt(direction.Values.Sum(d => d.Sum(x => (double)x * x)));
             foreach (var d in direction.Values) for (int i = 0; i < d.Length; i++) d[i] = (float)(d[i] / norm);
-            const float step = 2e-3f;
+            // Large enough that float32 rounding of the loss (~1e-7 relative) is small against the difference,
+            // small enough that no top-k choice flips (asserted) and curvature stays below the bound.
+            const float step = 8e-3f;
             AssertTopKStable(direction, step);
 
             double analytic = grads.Sum(kv => kv.Value.Zip(direction[kv.Key]).Sum(p => (double)p.First * p.Second));
