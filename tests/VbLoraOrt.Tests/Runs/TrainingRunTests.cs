@@ -66,6 +66,7 @@ public sealed class TrainingRunTests
     {
         string data = PreparedArtifacts.SpamSample(48);
         var recorder = new Recorder();
+        var before = ArtifactHashes();
 
         var summary = TrainingRun.Start(Options(PreparedArtifacts.Classify, data, PreparedArtifacts.NewFolder("vblora-run"), 24, eval: data), recorder);
 
@@ -74,7 +75,11 @@ public sealed class TrainingRunTests
         Assert.IsNotNull(summary.FinalEval);
         Assert.AreEqual(48, summary.FinalEval.Count);
         Assert.IsTrue(File.Exists(new RunFolder(Path.GetDirectoryName(summary.Checkpoint)!).MetricsPath));
+        CollectionAssert.AreEquivalent(before, ArtifactHashes(), "training never rewrites the artifacts (frozen weights, graphs, initial checkpoint)");
     }
+
+    static List<string> ArtifactHashes() =>
+        Directory.GetFiles(PreparedArtifacts.Classify).Select(f => $"{Path.GetFileName(f)}:{Hashing.Sha256File(f)}").ToList();
 
     [TestMethod]
     public void Train_EmbedTaskOnPairs_LossDecreases()
