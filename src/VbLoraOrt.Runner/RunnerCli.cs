@@ -19,6 +19,7 @@ public static class RunnerCli
             ExportCommand.Create(output, error),
             InferCommand.Create(output, error),
             DemoCommand.Create(output, error, cancel),
+            BenchCommand.Create(output, error, cancel),
         };
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
