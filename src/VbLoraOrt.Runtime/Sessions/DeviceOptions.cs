@@ -12,6 +12,12 @@ public sealed class DeviceOptions
     /// <summary>Intra-op threads per session; 0 lets ONNX Runtime pick (one per physical core). Default 0.</summary>
     public int IntraOpThreads { get; init; }
 
+    /// <summary>
+    /// When set, every session profiles its runs (ONNX Runtime's <c>EnableProfiling</c>) and writes a JSON trace named
+    /// <c>&lt;prefix&gt;_&lt;timestamp&gt;.json</c> when it is disposed. Default null (off): profiling costs time.
+    /// </summary>
+    public string? ProfileFilePrefix { get; init; }
+
     /// <summary>Parses a <c>--device</c> value: <c>cpu</c> or <c>cuda</c> (case-insensitive).</summary>
     /// <exception cref="ArgumentException">Any other value; the message lists the accepted ones.</exception>
     public static ExecutionDevice ParseDevice(string text)

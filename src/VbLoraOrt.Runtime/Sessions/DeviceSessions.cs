@@ -53,7 +53,7 @@ public sealed class DeviceSessions : IDisposable
         OrtMemoryInfo? cudaMemory = null;
         try
         {
-            transfer = CreateSession(options, o => new InferenceSession(TransferModel(), o));
+            transfer = CreateSession(options, o => new InferenceSession(TransferModel(), o), profiled: false);
             if (options.Device == ExecutionDevice.Cpu)
                 return new DeviceSessions(options, transfer, null, OrtAllocator.DefaultInstance);
             cudaMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, options.DeviceId, OrtMemType.Default);
@@ -132,7 +132,7 @@ public sealed class DeviceSessions : IDisposable
 
     static long ShapeSize(long[] shape) => shape.Aggregate(1L, (a, d) => checked(a * d));
 
-    static InferenceSession CreateSession(DeviceOptions options, Func<SessionOptions, InferenceSession> open)
+    static InferenceSession CreateSession(DeviceOptions options, Func<SessionOptions, InferenceSession> open, bool profiled = true)
     {
         using var sessionOptions = new SessionOptions
         {
@@ -144,6 +144,11 @@ public sealed class DeviceSessions : IDisposable
         };
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         sessionOptions.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+        if (profiled && options.ProfileFilePrefix is { } prefix) // the transfer session's copies are not the work being profiled
+        {
+            sessionOptions.ProfileOutputPathPrefix = prefix; // before enabling: enabling passes the prefix to ORT
+            sessionOptions.EnableProfiling = true;
+        }
         if (options.Device == ExecutionDevice.Cpu)
             return open(sessionOptions);
         try
