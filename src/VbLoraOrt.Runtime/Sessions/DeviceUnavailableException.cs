@@ -15,6 +15,6 @@ public sealed class DeviceUnavailableException : VbLoraOrt.Onnx.BadInputExceptio
 
     static string Describe(ExecutionDevice device, string reason) => device == ExecutionDevice.Cuda
         ? $"CUDA execution provider is not available in this build/machine: {reason}; " +
-          "build with -p:VbLoraGpu=true on a machine with CUDA 12 and cuDNN 9, or use --device cpu"
+          "build with -p:VbLoraGpu=true on a machine with CUDA 13 and cuDNN 9 (what ONNX Runtime 1.31's GPU package links against), or use --device cpu"
         : $"{device} execution device is not available: {reason}";
 }

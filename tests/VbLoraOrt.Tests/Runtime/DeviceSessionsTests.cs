@@ -17,7 +17,7 @@ public sealed class DeviceSessionsTests
 
         StringAssert.StartsWith(error.Message, "CUDA execution provider is not available in this build/machine: ");
         StringAssert.Contains(error.Message, "CPUExecutionProvider");
-        StringAssert.Contains(error.Message, "build with -p:VbLoraGpu=true on a machine with CUDA 12 and cuDNN 9, or use --device cpu");
+        StringAssert.Contains(error.Message, "build with -p:VbLoraGpu=true on a machine with CUDA 13 and cuDNN 9 (what ONNX Runtime 1.31's GPU package links against), or use --device cpu");
     }
 
     [TestMethod]
