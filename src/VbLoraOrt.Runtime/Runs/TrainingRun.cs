@@ -54,11 +54,12 @@ public static class TrainingRun
         int epochs = options.MaxSteps > 0 ? int.MaxValue : options.Epochs;
 
         // A run killed before its first checkpoint resumes from where it started: the artifacts' initial state.
-        var checkpoint = resume && File.Exists(run.CheckpointPath)
+        string checkpointPath = resume && File.Exists(run.CheckpointPath) ? run.CheckpointPath : folder.InitialCheckpoint;
+        var checkpoint = checkpointPath == run.CheckpointPath
             ? Checkpoint.Load(run.CheckpointPath, folder.Identity)
             : Prepared(Checkpoint.Load(folder.InitialCheckpoint, folder.Identity), options.HeadOnly);
         using var device = DeviceSessions.Open(new DeviceOptions { Device = options.Device, IntraOpThreads = options.Threads });
-        using var state = TrainingState.Create(device, manifest.Trainables, checkpoint);
+        using var state = CreateState(device, manifest, checkpoint, checkpointPath);
         using var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
         using var evaluator = eval == null ? null : Evaluator.ForArtifacts(device, folder);
         using var metrics = MetricsLog.Open(run.MetricsPath, checkpoint.Step);
@@ -138,6 +139,19 @@ public static class TrainingRun
         }
         Save(next);
         return new TrainSummary(state.Step, lastEval, run.CheckpointPath, rejected, Cancelled: false, train.ClassNames);
+    }
+
+    // A checkpoint whose tensors do not fit the trainables is a bad file (exit code 1), not a bad command line.
+    static TrainingState CreateState(DeviceSessions device, GraphBuilder.Artifacts.ArtifactManifest manifest, Checkpoint checkpoint, string path)
+    {
+        try
+        {
+            return TrainingState.Create(device, manifest.Trainables, checkpoint);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(path, e.Message, e);
+        }
     }
 
     static DataLoaderPosition After(int epoch, int index, int batchCount, long seed) =>

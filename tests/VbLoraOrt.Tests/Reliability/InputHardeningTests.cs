@@ -151,6 +151,24 @@ public sealed class InputHardeningTests
         CollectionAssert.AreEqual(TinyModels.Random(32, 1, 0.5f), old.Tensors.ReadFloats(old.Graph.Initializer[0]), "the old model still reads its own weights");
     }
 
+    [TestMethod]
+    public void TrainCli_WhenCheckpointTensorHasAnotherShape_ExitsBadInputNamingTheFile()
+    {
+        string data = PreparedArtifacts.SpamSample(8), run = PreparedArtifacts.NewFolder("vblora-run");
+        var options = new TrainOptions { Artifacts = PreparedArtifacts.Classify, TrainFile = data, Out = run, MaxSteps = 1, BatchSize = 2, MaxLength = 16, Threads = 1 };
+        TrainingRun.Start(options, new NullObserver());
+        var saved = Checkpoint.Load(new RunFolder(run).CheckpointPath, null);
+        var reshaped = saved.Tensors.Select((t, i) => i == 0 ? t with { Shape = [t.Values.Length] } : t).ToList();
+        new Checkpoint(saved.ArtifactsId, saved.Step, saved.Position, reshaped).Save(new RunFolder(run).CheckpointPath);
+        var error = new StringWriter();
+
+        int code = VbLoraOrt.Runner.RunnerCli.Run(["train", "--resume", run], new StringWriter(), error);
+
+        Assert.AreEqual(VbLoraOrt.GraphBuilder.CommandLine.ExitCodes.BadInput, code, error.ToString());
+        StringAssert.Contains(error.ToString(), new RunFolder(run).CheckpointPath);
+        StringAssert.Contains(error.ToString(), "has shape");
+    }
+
     sealed class NullObserver : ITrainingObserver
     {
         public void Started(RunPlan plan) { }
