@@ -15,4 +15,12 @@ public sealed class ExternalDataOptions
     /// folder then share one weights file.
     /// </summary>
     public bool ShareExistingFiles { get; init; } = true;
+
+    /// <summary>
+    /// Name the data file after its content: <see cref="FileName"/>'s stem, the first 12 hex digits of the file's
+    /// SHA-256, then its extension (<c>merged.1a2b3c4d5e6f.data</c>). Model and data are two files written one after
+    /// the other; with a name per content, a crash between the two writes leaves the previous model pointing at its
+    /// previous, intact data file instead of at new bytes. Default false.
+    /// </summary>
+    public bool NameByContent { get; init; }
 }

@@ -34,7 +34,10 @@ static class ExternalDataWriter
                 MakeInline(tensor, bytes!);
         }
         if (dataPath != null && pending.Count > 0)
-            WriteDataFile(dataPath, external!.FileName, pending);
+        {
+            string name = external!.NameByContent ? ContentName(external.FileName, pending) : external.FileName;
+            WriteDataFile(Path.Combine(targetDirectory!, name), name, pending);
+        }
         return output;
     }
 
@@ -54,6 +57,23 @@ static class ExternalDataWriter
         tensor.ExternalData.Clear();
         tensor.ClearDataLocation();
         tensor.RawData = ByteString.CopyFrom(bytes);
+    }
+
+    // The bytes WriteDataFile writes, hashed: stem.<12 hex>.ext.
+    static string ContentName(string fileName, List<(TensorProto Tensor, byte[] Bytes)> pending)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        long offset = 0;
+        foreach (var (_, bytes) in pending)
+        {
+            long padding = (Alignment - offset % Alignment) % Alignment;
+            hash.AppendData(new byte[padding]);
+            hash.AppendData(bytes);
+            offset += padding + bytes.LongLength;
+        }
+        string digest = Convert.ToHexStringLower(hash.GetHashAndReset())[..12];
+        string directory = Path.GetDirectoryName(fileName) ?? "";
+        return Path.Combine(directory, $"{Path.GetFileNameWithoutExtension(fileName)}.{digest}{Path.GetExtension(fileName)}");
     }
 
     static void WriteDataFile(string dataPath, string relativeName, List<(TensorProto Tensor, byte[] Bytes)> pending)

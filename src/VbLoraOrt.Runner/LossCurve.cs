@@ -25,8 +25,7 @@ static class LossCurve
         plot.XLabel("step");
         plot.YLabel("loss");
         plot.ShowLegend();
-        string temp = run.PlotPath + ".tmp.png";
-        plot.SavePng(temp, 800, 500);
-        File.Move(temp, run.PlotPath, overwrite: true);
+        using var image = plot.GetImage(800, 500);
+        VbLoraOrt.Onnx.AtomicFile.WriteAllBytes(run.PlotPath, image.GetImageBytes(ScottPlot.ImageFormat.Png, 100));
     }
 }

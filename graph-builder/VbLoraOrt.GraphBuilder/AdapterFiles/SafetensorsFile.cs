@@ -79,6 +79,8 @@ public static class SafetensorsFile
         var json = new byte[headerSize];
         stream.ReadExactly(json);
         long dataStart = 8 + (long)headerSize, dataLength = fileLength - dataStart;
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            throw Bad(path, "header is not valid UTF-8 (corrupted?)");
         JsonObject header;
         try
         {

@@ -31,6 +31,9 @@ public static class ArtifactBuilder
         void Log(string step) => log?.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F1}s] {step}");
 
         Directory.CreateDirectory(options.OutputDirectory);
+        // The manifest is written last and is what makes a folder usable: remove an old one first, so a prepare that
+        // dies half-way over an existing folder leaves no manifest describing files that no longer match it.
+        File.Delete(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
         string sha = Hashing.Sha256File(options.ModelPath);
         OnnxModel stored = StoreBase(options);
         Log($"stored base model ({Path.GetFileName(options.ModelPath)}, sha256 {sha[..12]}…)");
@@ -56,7 +59,7 @@ public static class ArtifactBuilder
         var manifest = Describe(options, sha, stored.Opset, hidden, training, targets, dataInputs);
         WriteCheckpoint(options, manifest, training.InitialValues);
         if (options.VocabPath != null)
-            File.Copy(options.VocabPath, Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), overwrite: true);
+            AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), File.ReadAllBytes(options.VocabPath));
         manifest.Save(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
         Log($"manifest written: {manifest.Counts.Trainable} trainable, {manifest.Counts.AdapterStored:F0} stored adapter parameters");
         return manifest;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using VbLoraOrt.GraphBuilder.Adapters;
 using VbLoraOrt.GraphBuilder.Discovery;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
@@ -94,8 +95,54 @@ public sealed record ArtifactManifest
             throw new BadInputException($"{path}: manifest is empty.");
         if (manifest.FormatVersion != CurrentFormat)
             throw new BadInputException($"{path}: manifest format {manifest.FormatVersion} is not supported (expected {CurrentFormat}); re-run `vblora-graph prepare` with this version.");
+        if (manifest.Problem() is { } problem)
+            throw new BadInputException($"{path}: manifest {problem}; the file was edited or damaged. Re-run `vblora-graph prepare`.");
         return manifest;
     }
+
+    // JSON can leave a required member null, and an edited file can name files outside the folder or describe trainables
+    // its own method would not plan; everything the runner and the exporters rely on is checked here, once.
+    string? Problem()
+    {
+        if (BaseModel is null || Method is null || Targets is null || TargetSpec is null || Trainables is null || DataInputs is null
+            || LabelInputs is null || Task is null || Tokenizer is null || Counts is null)
+            return "lacks a required entry";
+        if (!IsPlainFileName(BaseModel.FileName) || !IsPlainFileName(Tokenizer.VocabFile))
+            return $"names files '{BaseModel.FileName}' and '{Tokenizer.VocabFile}'; both must be plain file names inside the artifact folder";
+        if (BaseModel.Sha256 is null || BaseModel.OutputName is null || BaseModel.HiddenSize < 1)
+            return "has an incomplete baseModel entry";
+        if (Task.NumLabels < 1 || Tokenizer.MaxLength < 2)
+            return $"has {Task.NumLabels} labels and maximum length {Tokenizer.MaxLength}; labels must be ≥ 1 and the length ≥ 2";
+        if (DataInputs.Any(string.IsNullOrEmpty) || LabelInputs.Any(string.IsNullOrEmpty))
+            return "has an empty input name";
+        if (Targets.Any(t => t is null || string.IsNullOrEmpty(t.Path) || string.IsNullOrEmpty(t.NodeName) || string.IsNullOrEmpty(t.WeightName)
+                || string.IsNullOrEmpty(t.InputName) || string.IsNullOrEmpty(t.OutputName) || t.InFeatures < 1 || t.OutFeatures < 1))
+            return "has an incomplete target (each needs path, nodeName, weightName, inputName, outputName and positive in/out features)";
+        foreach (var t in Trainables)
+        {
+            if (t is null || string.IsNullOrEmpty(t.Name) || string.IsNullOrEmpty(t.Group) || t.Shape is null || t.Shape.Any(d => d < 0))
+                return $"has an incomplete trainable '{t?.Name}' (each needs a name, a group and a non-negative shape)";
+            try { _ = t.ElementCount; }
+            catch (OverflowException) { return $"gives trainable '{t.Name}' a shape too large to hold"; }
+        }
+        try
+        {
+            var planned = AdapterMethods.Create(Method, MethodOptions).Plan(Targets).Parameters.Select(Describe);
+            var listed = Trainables.Where(t => t.Group != ParameterGroups.Head).Select(Describe);
+            if (!planned.SequenceEqual(listed, StringComparer.Ordinal))
+                return $"lists adapter trainables that method '{Method}' does not plan for its targets";
+        }
+        catch (Exception e) when (e is BadInputException or ArgumentException)
+        {
+            return $"does not describe an adapter: {e.Message.TrimEnd('.')}";
+        }
+        return null;
+    }
+
+    static string Describe(TrainableTensor t) => $"{t.Name}[{string.Join(",", t.Shape)}]";
+
+    static bool IsPlainFileName(string? name) =>
+        !string.IsNullOrEmpty(name) && name == Path.GetFileName(name) && name is not ("." or "..") && name.IndexOfAny(['/', '\\']) < 0;
 }
 
 /// <summary>The base model of an artifact folder.</summary>

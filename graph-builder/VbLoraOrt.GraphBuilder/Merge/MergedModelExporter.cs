@@ -13,8 +13,10 @@ namespace VbLoraOrt.GraphBuilder.Merge;
 /// outputs <c>logits</c> (classify) or <c>embeddings</c> (embed) beside the base's own outputs. The encoder part has
 /// exactly the base's nodes: no adapter op is left, so inference costs what the base costs plus the head.
 /// <para>
-/// The model is saved with its tensors in one data file beside it, <c>&lt;model name without extension&gt;.data</c>,
-/// self-contained (no reference back into the artifact folder). Each of the two files is written atomically.
+/// The model is saved with its tensors in one data file beside it, <c>&lt;model name without extension&gt;.&lt;content
+/// hash&gt;.data</c>, self-contained (no reference back into the artifact folder). The data file is written first, under
+/// a name of its own, then the model, each atomically; the previous export's data file is deleted last. A crash at any
+/// point leaves a usable pair: the previous one or the new one.
 /// </para>
 /// </summary>
 public static class MergedModelExporter
@@ -100,11 +102,35 @@ public static class MergedModelExporter
             seed: 0, HeadValues(options, values));
 
         Describe(merged.Proto, method.Name, identity, task);
+        var replaced = DataFilesOf(outPath);
         merged.Save(outPath, new ExternalDataOptions
         {
             FileName = Path.GetFileNameWithoutExtension(outPath) + ".data",
             ShareExistingFiles = false,
+            NameByContent = true,
         });
+        // Only now that the new model points at its own data file is the previous pair's data file unused.
+        foreach (string stale in replaced.Except(DataFilesOf(outPath)))
+            File.Delete(stale);
+    }
+
+    // The external data files a model at `path` uses; none when there is no (readable) model there.
+    static HashSet<string> DataFilesOf(string path)
+    {
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        if (!File.Exists(path))
+            return files;
+        try
+        {
+            var model = OnnxModel.Load(path);
+            foreach (var tensor in model.Graph.Initializer.Where(TensorStore.IsExternal))
+                files.Add(model.Tensors.ResolveExternal(tensor).Path);
+        }
+        catch (BadInputException)
+        {
+            // a damaged previous export: leave its files alone
+        }
+        return files;
     }
 
     static bool NeedsMask(TaskOptions options) => options.Kind == TaskKind.Embed || options.Pooling == Pooling.Mean;

@@ -25,6 +25,8 @@ public sealed class RunFolder(string directory)
     /// <summary>The loss curve.</summary>
     public string PlotPath => Path.Combine(Directory, "loss.png");
 
+    const long MaxOptionsBytes = 1 << 20;
+
     internal static JsonSerializerOptions Json { get; } = new()
     {
         WriteIndented = true,
@@ -50,20 +52,46 @@ public sealed class RunFolder(string directory)
     public IReadOnlyList<string>? LoadClassNames() =>
         File.Exists(LabelsPath) ? JsonSerializer.Deserialize<List<string>>(File.ReadAllText(LabelsPath), Json) : null;
 
+    /// <summary>
+    /// Deletes temporary files a killed process left beside the checkpoint and the other atomically written files
+    /// (<c>&lt;file&gt;.&lt;pid&gt;.&lt;guid&gt;.tmp</c>, see <see cref="AtomicFile"/>); the files themselves are complete.
+    /// </summary>
+    public void DeleteInterruptedWrites()
+    {
+        foreach (string file in new[] { CheckpointPath, OptionsPath, LabelsPath, MetricsPath })
+            foreach (string temp in System.IO.Directory.EnumerateFiles(Directory, Path.GetFileName(file) + ".*.tmp"))
+                File.Delete(temp);
+    }
+
     /// <summary>Reads <c>run.json</c>.</summary>
     /// <exception cref="BadInputException">Missing or unreadable.</exception>
     public TrainOptions LoadOptions()
     {
-        if (!File.Exists(OptionsPath) || !File.Exists(CheckpointPath))
-            throw new BadInputException($"{Directory}: not a resumable run (needs run.json and checkpoint.ckpt, written by `vblora-run train --out {Directory}`).");
+        if (!File.Exists(OptionsPath))
+            throw new BadInputException($"{Directory}: not a resumable run (needs run.json, written by `vblora-run train --out {Directory}`).");
+        if (new FileInfo(OptionsPath).Length > MaxOptionsBytes)
+            throw new BadInputException($"{OptionsPath}: run options larger than {MaxOptionsBytes} bytes; this is not a run.json written by vblora-run.");
+        TrainOptions options;
         try
         {
-            return JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(OptionsPath), Json)
+            options = JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(OptionsPath), Json)
                 ?? throw new BadInputException($"{OptionsPath}: empty run options.");
         }
         catch (JsonException e)
         {
             throw new BadInputException($"{OptionsPath}: unreadable run options ({e.Message}).", e);
         }
+        // JSON can say null where C# says required, and an edited file can hold values the command line refuses.
+        if (options.Artifacts is null || options.TrainFile is null || options.Out is null || options.LearningRates is null)
+            throw new BadInputException($"{OptionsPath}: run options lack artifacts, trainFile, out or learningRates; the file was edited or damaged.");
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadInputException($"{OptionsPath}: invalid run options ({e.Message}).", e);
+        }
+        return options;
     }
 }

@@ -47,6 +47,6 @@ public sealed class TrainedRun
         MergedModelExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, Values, path);
         string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
         if (!File.Exists(vocab))
-            File.Copy(Artifacts.Vocab, vocab);
+            VbLoraOrt.Onnx.AtomicFile.WriteAllBytes(vocab, File.ReadAllBytes(Artifacts.Vocab));
     }
 }

@@ -32,7 +32,9 @@ public static class TrainingRun
     public static TrainSummary Resume(string runDirectory, ITrainingObserver observer, CancellationToken cancel = default)
     {
         var run = new RunFolder(runDirectory);
-        return Execute(run.LoadOptions(), run, resume: true, observer, cancel);
+        var options = run.LoadOptions();
+        run.DeleteInterruptedWrites();
+        return Execute(options, run, resume: true, observer, cancel);
     }
 
     static TrainSummary Execute(TrainOptions options, RunFolder run, bool resume, ITrainingObserver observer, CancellationToken cancel)
@@ -51,11 +53,13 @@ public static class TrainingRun
         long totalSteps = options.MaxSteps > 0 ? options.MaxSteps : (long)options.Epochs * batchesPerEpoch;
         int epochs = options.MaxSteps > 0 ? int.MaxValue : options.Epochs;
 
-        var checkpoint = resume
+        // A run killed before its first checkpoint resumes from where it started: the artifacts' initial state.
+        string checkpointPath = resume && File.Exists(run.CheckpointPath) ? run.CheckpointPath : folder.InitialCheckpoint;
+        var checkpoint = checkpointPath == run.CheckpointPath
             ? Checkpoint.Load(run.CheckpointPath, folder.Identity)
             : Prepared(Checkpoint.Load(folder.InitialCheckpoint, folder.Identity), options.HeadOnly);
         using var device = DeviceSessions.Open(new DeviceOptions { Device = options.Device, IntraOpThreads = options.Threads });
-        using var state = TrainingState.Create(device, manifest.Trainables, checkpoint);
+        using var state = CreateState(device, manifest, checkpoint, checkpointPath);
         using var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
         using var evaluator = eval == null ? null : Evaluator.ForArtifacts(device, folder);
         using var metrics = MetricsLog.Open(run.MetricsPath, checkpoint.Step);
@@ -64,7 +68,7 @@ public static class TrainingRun
         observer.Started(new RunPlan(train.Encoded.Count, batchesPerEpoch, totalSteps, state.Step, train.SkippedRows));
 
         EvalResult? lastEval = null;
-        int rejected = 0;
+        int rejected = 0, rejectedInARow = 0;
         var start = checkpoint.Position;
         var next = start; // the first batch not yet consumed
         void Save(DataLoaderPosition at) => state.ToCheckpoint(folder.Identity, at).Save(run.CheckpointPath);
@@ -94,6 +98,7 @@ public static class TrainingRun
                 if (!result.Applied)
                 {
                     rejected++;
+                    rejectedInARow++;
                     if (options.OnNonFinite == NonFiniteAction.Stop)
                     {
                         Save(next);
@@ -102,8 +107,17 @@ public static class TrainingRun
                     }
                     observer.Message($"skipped batch {index} of epoch {epoch}: {result.Rejection}");
                     next = After(epoch, index, batches.Count, options.Seed);
+                    // The parameters no longer change, so a whole epoch of rejections would repeat forever under --max-steps.
+                    if (rejectedInARow >= batches.Count)
+                    {
+                        Save(next);
+                        throw new NonFiniteStepException(
+                            $"the last {rejectedInARow} batches (a whole epoch) were all rejected as non-finite; the parameters cannot recover. " +
+                            $"The checkpoint {run.CheckpointPath} holds the last finite state (step {state.Step}); lower the learning rate.");
+                    }
                     continue;
                 }
+                rejectedInARow = 0;
                 metrics.Write(new JsonObject
                 {
                     ["step"] = state.Step, ["epoch"] = epoch, ["loss"] = result.Loss, ["grad_norm"] = result.GradNorm,
@@ -125,6 +139,19 @@ public static class TrainingRun
         }
         Save(next);
         return new TrainSummary(state.Step, lastEval, run.CheckpointPath, rejected, Cancelled: false, train.ClassNames);
+    }
+
+    // A checkpoint whose tensors do not fit the trainables is a bad file (exit code 1), not a bad command line.
+    static TrainingState CreateState(DeviceSessions device, GraphBuilder.Artifacts.ArtifactManifest manifest, Checkpoint checkpoint, string path)
+    {
+        try
+        {
+            return TrainingState.Create(device, manifest.Trainables, checkpoint);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(path, e.Message, e);
+        }
     }
 
     static DataLoaderPosition After(int epoch, int index, int batchCount, long seed) =>

@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Runtime.Text;
 
@@ -47,27 +48,48 @@ public sealed class BertTextTokenizer
     /// <summary>Number of entries in the vocabulary.</summary>
     public int VocabularySize { get; }
 
+    /// <summary>Largest vocabulary file accepted (BERT vocabularies are under 1 MiB; multilingual ones a few MiB).</summary>
+    public const long MaxVocabBytes = 64 << 20;
+
     /// <summary>Loads a BERT <c>vocab.txt</c> (one token per line, id = line number; LF or CRLF).</summary>
     /// <param name="vocabPath">Path of the vocabulary file.</param>
     /// <param name="lowerCase">True for uncased models (lower-case and strip accents), false for cased ones.</param>
+    /// <exception cref="BadInputException">The file is too large, not UTF-8, or lacks a special token; the message names it.</exception>
     public static BertTextTokenizer Load(string vocabPath, bool lowerCase = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(vocabPath);
         if (!File.Exists(vocabPath))
             throw new FileNotFoundException($"BERT vocabulary {vocabPath} does not exist; pass the model's vocab.txt.", vocabPath);
         using FileStream stream = File.OpenRead(vocabPath);
-        return Load(stream, lowerCase);
+        return Load(stream, lowerCase, vocabPath);
     }
 
     /// <summary>Loads a BERT <c>vocab.txt</c> from a stream (left open).</summary>
     /// <param name="vocab">The vocabulary: one token per line, id = line number.</param>
     /// <param name="lowerCase">True for uncased models (lower-case and strip accents), false for cased ones.</param>
-    public static BertTextTokenizer Load(Stream vocab, bool lowerCase = true)
+    /// <exception cref="BadInputException">The vocabulary is too large, not UTF-8, or lacks a special token.</exception>
+    public static BertTextTokenizer Load(Stream vocab, bool lowerCase = true) => Load(vocab, lowerCase, "vocabulary stream");
+
+    static BertTextTokenizer Load(Stream vocab, bool lowerCase, string displayName)
     {
         ArgumentNullException.ThrowIfNull(vocab);
         var buffered = new MemoryStream();
-        vocab.CopyTo(buffered);
-        int vocabularySize = CountLines(buffered);
+        byte[] chunk = new byte[1 << 16];
+        for (int read; (read = vocab.Read(chunk)) > 0;)
+        {
+            if (buffered.Length + read > MaxVocabBytes)
+                throw new BadInputException($"{displayName}: vocabulary larger than {MaxVocabBytes} bytes; this is not a BERT vocab.txt.");
+            buffered.Write(chunk, 0, read);
+        }
+        if (!System.Text.Unicode.Utf8.IsValid(buffered.GetBuffer().AsSpan(0, (int)buffered.Length)))
+            throw new BadInputException($"{displayName}: vocabulary is not valid UTF-8; pass the model's vocab.txt.");
+        var tokens = ReadLines(buffered);
+        var missing = SpecialTokens.Where(t => !tokens.Contains(t)).ToList();
+        if (missing.Count > 0)
+            throw new BadInputException($"{displayName}: vocabulary lacks the special token{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)}; pass the model's BERT vocab.txt.");
+        var duplicate = tokens.GroupBy(t => t, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new BadInputException($"{displayName}: vocabulary lists token '{duplicate.Key}' more than once; each line must be a distinct token.");
         buffered.Position = 0;
         var normalizer = new BertTextNormalizer(lowerCase, SpecialTokens);
         var options = new BertOptions
@@ -80,16 +102,16 @@ public sealed class BertTextTokenizer
             SplitOnSpecialTokens = false,
             LowerCaseBeforeTokenization = lowerCase,
         };
-        return new BertTextTokenizer(BertTokenizer.Create(buffered, options), lowerCase, vocabularySize);
+        return new BertTextTokenizer(BertTokenizer.Create(buffered, options), lowerCase, tokens.Count);
     }
 
-    static int CountLines(MemoryStream vocab)
+    static List<string> ReadLines(MemoryStream vocab)
     {
         vocab.Position = 0;
         using var reader = new StreamReader(vocab, leaveOpen: true);
-        int lines = 0;
-        while (reader.ReadLine() is not null)
-            lines++;
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+            lines.Add(line);
         return lines;
     }
 
