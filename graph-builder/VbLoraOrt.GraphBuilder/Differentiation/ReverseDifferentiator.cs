@@ -1,4 +1,5 @@
 using Onnx;
+using VbLoraOrt.GraphBuilder.Differentiation.Composites;
 using VbLoraOrt.GraphBuilder.Shapes;
 using VbLoraOrt.Onnx;
 
@@ -47,7 +48,9 @@ public static class ReverseDifferentiator
         try
         {
             var builder = new BackwardBuilder(new GraphEmitter(graph, Scope), opset, facts, constants);
-            var gradients = Backpropagate(builder, path, loss);
+            // Known torch-exported subgraphs (GELU, LayerNorm) are differentiated as one node each.
+            var nodes = CompositePatterns.Collapse(path.Nodes, new PatternView(path.Nodes, constants, opset));
+            var gradients = Backpropagate(builder, path, nodes, loss);
             var result = wrt.Distinct().ToDictionary(w => w, w => gradients[w], StringComparer.Ordinal);
             var emitted = graph.Node.Skip(nodeCount).ToList();
             return new GradientGraph(result, emitted, path.Values);
@@ -60,7 +63,7 @@ public static class ReverseDifferentiator
         }
     }
 
-    static Dictionary<string, string> Backpropagate(BackwardBuilder builder, DifferentiablePath path, string loss)
+    static Dictionary<string, string> Backpropagate(BackwardBuilder builder, DifferentiablePath path, IReadOnlyList<NodeProto> nodes, string loss)
     {
         var contributions = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Contribute(string value, string grad)
@@ -81,10 +84,10 @@ public static class ReverseDifferentiator
             return summed[value] = builder.Sum(list);
         }
 
-        for (int n = path.Nodes.Count - 1; n >= 0; n--)
+        for (int n = nodes.Count - 1; n >= 0; n--)
         {
-            var node = path.Nodes[n];
-            var rule = GradientRules.Find(node.OpType, builder.Opset)!.Rule!;
+            var node = nodes[n];
+            var rule = GradientRules.For(node, builder.Opset)!.Rule!;
             var outputGrads = node.Output.Select(o => o.Length > 0 && path.Values.Contains(o) ? GradientOf(o) : null).ToArray();
             var wants = node.Input.Select((_, k) => path.NeedsGradient(node, k)).ToArray();
             builder.BeginNode(node);
