@@ -52,6 +52,7 @@ public static class ReverseDifferentiator
             var nodes = CompositePatterns.Collapse(path.Nodes, new PatternView(path.Nodes, constants, opset));
             var gradients = Backpropagate(builder, path, nodes, loss);
             var result = wrt.Distinct().ToDictionary(w => w, w => gradients[w], StringComparer.Ordinal);
+            RemoveUnread(graph, nodeCount, initializerCount, result.Values);
             var emitted = graph.Node.Skip(nodeCount).ToList();
             return new GradientGraph(result, emitted, path.Values);
         }
@@ -102,6 +103,26 @@ public static class ReverseDifferentiator
             }
         }
         return path.Values.Where(contributions.ContainsKey).ToDictionary(v => v, v => GradientOf(v)!, StringComparer.Ordinal);
+    }
+
+    // Drops backward nodes (from index `firstNode` on) and constants whose outputs neither lead to a gradient
+    // in `results` nor are graph outputs, e.g. a transpose BackwardBuilder.TransposeGrad composed away.
+    static void RemoveUnread(GraphProto graph, int firstNode, int firstInitializer, IEnumerable<string> results)
+    {
+        var read = new HashSet<string>(results.Concat(graph.Output.Select(o => o.Name)), StringComparer.Ordinal);
+        foreach (var node in graph.Node.Take(firstNode))
+            read.UnionWith(node.Input);
+        for (int n = graph.Node.Count - 1; n >= firstNode; n--)
+        {
+            var node = graph.Node[n];
+            if (node.Output.Any(read.Contains))
+                read.UnionWith(node.Input);
+            else
+                graph.Node.RemoveAt(n);
+        }
+        for (int i = graph.Initializer.Count - 1; i >= firstInitializer; i--)
+            if (!read.Contains(graph.Initializer[i].Name))
+                graph.Initializer.RemoveAt(i);
     }
 
     // d loss / d loss = 1, shaped like the loss.
