@@ -24,6 +24,7 @@ public sealed class MatMulRulesTests
             .Node("MatMul", ["x", "w"], ["y"]).Verify();
         var gemm = backward.Nodes.Single(n => n.OpType == "Gemm");
         Assert.AreNotEqual("x", gemm.Input[0]);
+        Assert.HasCount(3, gemm.Input, "a zero C keeps ORT's GemmTransposeFusion from restoring the slow operand order");
         Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Transpose" && n.Input[0] == "x"));
     }
 

@@ -38,10 +38,13 @@ internal static class MatMulRules
                 string a2 = rankA == 2 ? a : b.Flatten(a, rankA - 1);
                 string g2 = rankA == 2 ? c.Grad : b.Op("Flatten", [c.Grad], Attr.Int("axis", rankA - 1));
                 // aᵀ·g with a [rows, k] and a narrow g [rows, n] (a low-rank adapter's n = r) is several times slower
-                // in MLAS than (gᵀ·a)ᵀ, which transposes only the narrow operand and the small [n, k] result.
+                // in MLAS than (gᵀ·a)ᵀ, which transposes only the narrow operand and the small [n, k] result. The zero
+                // C keeps ONNX Runtime's GemmTransposeFusion (which needs C absent) from folding a transpose of the
+                // result, ours or a later Transpose rule's, back into the slow operand order.
+                string zero = c.Scalar(0);
                 grads[1] = narrowGradient
-                    ? b.TransposeGrad(b.Op("Gemm", [g2, a2], Attr.Int("transA", 1)), [1, 0])
-                    : b.Op("Gemm", [a2, g2], Attr.Int("transA", 1));
+                    ? b.TransposeGrad(b.Op("Gemm", [g2, a2, zero], Attr.Int("transA", 1)), [1, 0])
+                    : b.Op("Gemm", [a2, g2, zero], Attr.Int("transA", 1));
             }
             else
             {
