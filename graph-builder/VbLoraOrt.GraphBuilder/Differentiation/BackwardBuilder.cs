@@ -13,6 +13,7 @@ internal sealed class BackwardBuilder
 {
     readonly GraphEmitter _root;
     readonly Dictionary<string, string> _memo = new(StringComparer.Ordinal);
+    readonly Dictionary<string, (string Input, long[] Perm)> _transposes = new(StringComparer.Ordinal);
     GraphEmitter _current;
     NodeProto? _forward;
 
@@ -148,8 +149,25 @@ internal sealed class BackwardBuilder
     public string Flatten(string x, long axis) =>
         Memo($"flatten:{x}:{axis}", () => _root.Op("Flatten", [x], Attr.Int("axis", axis)));
 
-    /// <summary>Transpose of a gradient (not shared).</summary>
-    public string TransposeGrad(string x, long[] perm) => Op("Transpose", [x], Attr.Ints("perm", perm));
+    /// <summary>
+    /// Transpose of a gradient (not shared). A transpose of a transpose emitted here becomes one transpose of the
+    /// original, or none when the two cancel (the first is left for <see cref="ReverseDifferentiator"/> to drop if
+    /// nothing else reads it): ONNX Runtime would otherwise fuse the first into a preceding Gemm, choosing the
+    /// slow operand order this builder avoided.
+    /// </summary>
+    public string TransposeGrad(string x, long[] perm)
+    {
+        if (_transposes.TryGetValue(x, out var inner))
+        {
+            long[] composed = perm.Select(p => inner.Perm[p]).ToArray();
+            if (composed.Select((p, i) => p == i).All(same => same))
+                return inner.Input;
+            (x, perm) = (inner.Input, composed);
+        }
+        string y = Op("Transpose", [x], Attr.Ints("perm", perm));
+        _transposes[y] = (x, perm);
+        return y;
+    }
 
     /// <summary>The permutation swapping the last two of <paramref name="rank"/> axes.</summary>
     public static long[] SwapLastTwo(int rank) =>

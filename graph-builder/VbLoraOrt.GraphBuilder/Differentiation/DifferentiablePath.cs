@@ -82,9 +82,7 @@ internal sealed class DifferentiablePath
     // path and the caller can name them; non-differentiable ops and index/shape inputs stop the flow.
     bool CarriesGradient(NodeProto node, int index)
     {
-        if (node.Domain is not ("" or "ai.onnx"))
-            return true;
-        var entry = GradientRules.Find(node.OpType, _opset);
+        var entry = GradientRules.For(node, _opset);
         return entry == null || entry.IsDifferentiableInput(index);
     }
 

@@ -1,3 +1,5 @@
+using Onnx;
+using VbLoraOrt.GraphBuilder.Differentiation.Composites;
 using VbLoraOrt.GraphBuilder.Differentiation.Rules;
 
 namespace VbLoraOrt.GraphBuilder.Differentiation;
@@ -84,12 +86,23 @@ internal static class GradientRules
         .GroupBy(e => e.OpType, StringComparer.Ordinal)
         .ToDictionary(g => g.Key, g => g.OrderByDescending(e => e.SinceOpset).ToArray(), StringComparer.Ordinal);
 
+    // Composite nodes (Composites/) exist only while differentiating; their rows are keyed by op type alone.
+    static readonly Dictionary<string, GradientRuleEntry> Composite = CompositeRules.Entries.ToDictionary(e => e.OpType, StringComparer.Ordinal);
+
     static IEnumerable<GradientRuleEntry> NonDifferentiable(params string[] ops) =>
         ops.Select(op => new GradientRuleEntry(op, 1, [], null));
 
     /// <summary>The row for <paramref name="opType"/> at <paramref name="opset"/>, or null when the op has no rule.</summary>
     public static GradientRuleEntry? Find(string opType, long opset) =>
         ByOp.TryGetValue(opType, out var rows) ? rows.FirstOrDefault(r => r.SinceOpset <= opset) : null;
+
+    /// <summary>The row for <paramref name="node"/> (default-domain or composite), or null when it has none.</summary>
+    public static GradientRuleEntry? For(NodeProto node, long opset) => node.Domain switch
+    {
+        "" or "ai.onnx" => Find(node.OpType, opset),
+        CompositePatterns.Domain => Composite.GetValueOrDefault(node.OpType),
+        _ => null,
+    };
 
     /// <summary>Every op type the table knows (with a rule or as non-differentiable).</summary>
     public static IEnumerable<string> OpTypes => ByOp.Keys;

@@ -1,4 +1,5 @@
 using Onnx;
+using VbLoraOrt.GraphBuilder.Differentiation.Composites;
 using VbLoraOrt.GraphBuilder.Shapes;
 using VbLoraOrt.Onnx;
 
@@ -47,8 +48,11 @@ public static class ReverseDifferentiator
         try
         {
             var builder = new BackwardBuilder(new GraphEmitter(graph, Scope), opset, facts, constants);
-            var gradients = Backpropagate(builder, path, loss);
+            // Known torch-exported subgraphs (GELU, LayerNorm) are differentiated as one node each.
+            var nodes = CompositePatterns.Collapse(path.Nodes, new PatternView(path.Nodes, constants, opset));
+            var gradients = Backpropagate(builder, path, nodes, loss);
             var result = wrt.Distinct().ToDictionary(w => w, w => gradients[w], StringComparer.Ordinal);
+            RemoveUnread(graph, nodeCount, initializerCount, result.Values);
             var emitted = graph.Node.Skip(nodeCount).ToList();
             return new GradientGraph(result, emitted, path.Values);
         }
@@ -60,7 +64,7 @@ public static class ReverseDifferentiator
         }
     }
 
-    static Dictionary<string, string> Backpropagate(BackwardBuilder builder, DifferentiablePath path, string loss)
+    static Dictionary<string, string> Backpropagate(BackwardBuilder builder, DifferentiablePath path, IReadOnlyList<NodeProto> nodes, string loss)
     {
         var contributions = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Contribute(string value, string grad)
@@ -81,10 +85,10 @@ public static class ReverseDifferentiator
             return summed[value] = builder.Sum(list);
         }
 
-        for (int n = path.Nodes.Count - 1; n >= 0; n--)
+        for (int n = nodes.Count - 1; n >= 0; n--)
         {
-            var node = path.Nodes[n];
-            var rule = GradientRules.Find(node.OpType, builder.Opset)!.Rule!;
+            var node = nodes[n];
+            var rule = GradientRules.For(node, builder.Opset)!.Rule!;
             var outputGrads = node.Output.Select(o => o.Length > 0 && path.Values.Contains(o) ? GradientOf(o) : null).ToArray();
             var wants = node.Input.Select((_, k) => path.NeedsGradient(node, k)).ToArray();
             builder.BeginNode(node);
@@ -99,6 +103,26 @@ public static class ReverseDifferentiator
             }
         }
         return path.Values.Where(contributions.ContainsKey).ToDictionary(v => v, v => GradientOf(v)!, StringComparer.Ordinal);
+    }
+
+    // Drops backward nodes (from index `firstNode` on) and constants whose outputs neither lead to a gradient
+    // in `results` nor are graph outputs, e.g. a transpose BackwardBuilder.TransposeGrad composed away.
+    static void RemoveUnread(GraphProto graph, int firstNode, int firstInitializer, IEnumerable<string> results)
+    {
+        var read = new HashSet<string>(results.Concat(graph.Output.Select(o => o.Name)), StringComparer.Ordinal);
+        foreach (var node in graph.Node.Take(firstNode))
+            read.UnionWith(node.Input);
+        for (int n = graph.Node.Count - 1; n >= firstNode; n--)
+        {
+            var node = graph.Node[n];
+            if (node.Output.Any(read.Contains))
+                read.UnionWith(node.Input);
+            else
+                graph.Node.RemoveAt(n);
+        }
+        for (int i = graph.Initializer.Count - 1; i >= firstInitializer; i--)
+            if (!read.Contains(graph.Initializer[i].Name))
+                graph.Initializer.RemoveAt(i);
     }
 
     // d loss / d loss = 1, shaped like the loss.

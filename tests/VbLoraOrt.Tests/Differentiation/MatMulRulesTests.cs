@@ -17,6 +17,27 @@ public sealed class MatMulRulesTests
     }
 
     [TestMethod]
+    public void MatMul_NarrowTrainableWeight_ContractsWithTheGradientTransposed()
+    {
+        // A low-rank factor: w [4, 2]. The weight gradient is computed as (gᵀ·x)ᵀ, never transposing x.
+        var backward = new GradientCheck().Input("x", [2, 3, 4], ["batch", "seq", 4]).Input("w", [4, 2])
+            .Node("MatMul", ["x", "w"], ["y"]).Verify();
+        var gemm = backward.Nodes.Single(n => n.OpType == "Gemm");
+        Assert.AreNotEqual("x", gemm.Input[0]);
+        Assert.HasCount(3, gemm.Input, "a zero C keeps ORT's GemmTransposeFusion from restoring the slow operand order");
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Transpose" && n.Input[0] == "x"));
+    }
+
+    [TestMethod]
+    public void MatMul_AttentionValues_MatchesCentralDifferences()
+    {
+        // P [b, h, s, s] · V [b, h, s, 3]: dV = Pᵀ·dC is computed as (dCᵀ·P)ᵀ, the sequence being taken as the longer side.
+        var backward = new GradientCheck().Input("p", [2, 2, 4, 4], ["batch", 2, "seq", "seq"]).Input("v", [2, 2, 4, 3], ["batch", 2, "seq", 3])
+            .Node("MatMul", ["p", "v"], ["y"]).Verify();
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Transpose" && n.Input[0] == "p"), "P itself is never transposed");
+    }
+
+    [TestMethod]
     public void MatMul_WithFrozenWeight_ComputesOnlyTheActivationGradient()
     {
         var backward = new GradientCheck().Input("x", [2, 3, 4], ["batch", "seq", 4])

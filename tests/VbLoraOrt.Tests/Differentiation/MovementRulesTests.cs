@@ -36,6 +36,24 @@ public sealed class MovementRulesTests
             .Node("Transpose", ["x"], ["y"]).Verify();
 
     [TestMethod]
+    public void Transpose_OfTransposes_BackwardIsOneComposedTranspose()
+    {
+        var backward = new GradientCheck().Input("x", [2, 3, 4])
+            .Node("Transpose", ["x"], ["t"], Attr.Ints("perm", 1, 0, 2))
+            .Node("Transpose", ["t"], ["y"], Attr.Ints("perm", 0, 2, 1)).Verify();
+        Assert.AreEqual(1, backward.Nodes.Count(n => n.OpType == "Transpose"), "the two gradient transposes compose into one");
+    }
+
+    [TestMethod]
+    public void Transpose_OfANarrowWeightGradient_CancelsAndLeavesNoTranspose()
+    {
+        // y = a · wᵀ with w [2, 4]: the weight-side gradient is (gᵀ·a)ᵀ, and Transpose's rule transposes it back.
+        var backward = new GradientCheck().Input("a", [3, 4], trainable: false).Input("w", [2, 4])
+            .Node("Transpose", ["w"], ["wt"]).Node("MatMul", ["a", "wt"], ["y"]).Verify();
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Transpose"), "the transposes cancel and the unread one is dropped");
+    }
+
+    [TestMethod]
     public void SqueezeUnsqueeze_BeforeOpset13AxesAttribute_MatchesCentralDifferences() =>
         new GradientCheck(opset: 11).Input("x", [2, 1, 3])
             .Node("Squeeze", ["x"], ["s"], Attr.Ints("axes", 1))

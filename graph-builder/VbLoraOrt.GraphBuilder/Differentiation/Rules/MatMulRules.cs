@@ -31,21 +31,37 @@ internal static class MatMulRules
         }
         if (c.Wants(1))
         {
+            bool narrowGradient = TransposeGradient(sa, y);
             if (rankB == 2)
             {
                 // Every batch row meets the same weight: flatten the batch and contract it in one Gemm.
                 string a2 = rankA == 2 ? a : b.Flatten(a, rankA - 1);
                 string g2 = rankA == 2 ? c.Grad : b.Op("Flatten", [c.Grad], Attr.Int("axis", rankA - 1));
-                grads[1] = b.Op("Gemm", [a2, g2], Attr.Int("transA", 1));
+                // aᵀ·g with a [rows, k] and a narrow g [rows, n] (a low-rank adapter's n = r) is several times slower
+                // in MLAS than (gᵀ·a)ᵀ, which transposes only the narrow operand and the small [n, k] result. The zero
+                // C keeps ONNX Runtime's GemmTransposeFusion (which needs C absent) from folding a transpose of the
+                // result, ours or a later Transpose rule's, back into the slow operand order.
+                string zero = c.Scalar(0);
+                grads[1] = narrowGradient
+                    ? b.TransposeGrad(b.Op("Gemm", [g2, a2, zero], Attr.Int("transA", 1)), [1, 0])
+                    : b.Op("Gemm", [a2, g2, zero], Attr.Int("transA", 1));
             }
             else
             {
-                string raw = b.MatMul(b.Transpose(a, BackwardBuilder.SwapLastTwo(rankA)), c.Grad);
+                // Batched (attention's dV = Pᵀ·dC): transpose whichever side moves fewer elements.
+                string raw = narrowGradient
+                    ? b.TransposeGrad(b.MatMul(b.TransposeGrad(c.Grad, BackwardBuilder.SwapLastTwo(y!.Count)), a), BackwardBuilder.SwapLastTwo(y.Count))
+                    : b.MatMul(b.Transpose(a, BackwardBuilder.SwapLastTwo(rankA)), c.Grad);
                 grads[1] = b.SumToShape(raw, y == null ? null : [.. y.Take(y.Count - 2), sa[^1], y[^1]], bIn);
             }
         }
         return grads;
     }
+
+    // True when db = aᵀ·g (a [.., m, k], g [.., m, n]) is cheaper as (gᵀ·a)ᵀ: g is the narrow side, n a known
+    // number below k. A symbolic k (a sequence length) is taken to be the larger, as in attention's dV = Pᵀ·dC.
+    static bool TransposeGradient(IReadOnlyList<Dim> a, IReadOnlyList<Dim>? y) =>
+        y != null && y[^1].Value is long n && (a[^1].Value is long k ? n < k : a[^1].Symbol != null);
 
     static IReadOnlyList<Dim>? WithLast(IReadOnlyList<Dim>? shape, Dim last) =>
         shape == null ? null : [.. shape.Take(shape.Count - 1), last];

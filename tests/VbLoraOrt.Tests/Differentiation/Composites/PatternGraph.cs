@@ -1,0 +1,40 @@
+using Onnx;
+using VbLoraOrt.GraphBuilder.Differentiation.Composites;
+using VbLoraOrt.GraphBuilder.Shapes;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.Tests.Support;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace VbLoraOrt.Tests.Differentiation.Composites;
+
+/// <summary>A tiny float graph written in a test, to run a composite pattern's matcher on (every node counts as on the path).</summary>
+internal sealed class PatternGraph
+{
+    readonly ModelProto _proto = TinyModels.NewModel();
+
+    public PatternGraph Input(string name, params object[] dims)
+    {
+        _proto.Graph.Input.Add(TinyModels.FloatValue(name, dims));
+        return this;
+    }
+
+    public PatternGraph Scalar(string name, double value)
+    {
+        _proto.Graph.Initializer.Add(Tensors.Scalar(name, (int)DataType.Float, value));
+        return this;
+    }
+
+    public PatternGraph Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
+    {
+        _proto.Graph.Node.Add(TinyModels.Node(op, inputs, [output], $"{op}_{_proto.Graph.Node.Count}", attributes));
+        return this;
+    }
+
+    /// <summary>Runs <paramref name="pattern"/> anchored at the node producing <paramref name="output"/>.</summary>
+    public CompositeMatch Match(Func<NodeProto, PatternView, CompositeMatch> pattern, string output)
+    {
+        var model = OnnxModel.FromProto(_proto);
+        var view = new PatternView(_proto.Graph.Node, new GraphConstants(model), model.Opset);
+        return pattern(_proto.Graph.Node.Single(n => n.Output.Contains(output)), view);
+    }
+}
