@@ -24,7 +24,7 @@ static class LossCurve
         plot.Title("VbLoraOrt training");
         plot.XLabel("step");
         plot.YLabel("loss");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight); // the curves end low and right: keep the legend off them
         using var image = plot.GetImage(800, 500);
         VbLoraOrt.Onnx.AtomicFile.WriteAllBytes(run.PlotPath, image.GetImageBytes(ScottPlot.ImageFormat.Png, 100));
     }
