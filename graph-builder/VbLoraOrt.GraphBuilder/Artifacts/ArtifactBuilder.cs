@@ -179,7 +179,7 @@ public static class ArtifactBuilder
         long head = training.Trainables.Where(t => t.Group == ParameterGroups.Head).Sum(t => t.ElementCount);
         return new ArtifactManifest
         {
-            BaseModel = new BaseModelInfo(BaseModelFile, sha, opset, options.HiddenStatesOutput, hidden),
+            BaseModel = new BaseModelInfo(BaseModelFile, sha, opset, options.HiddenStatesOutput, hidden, options.AttentionMaskInput),
             Method = options.Method.Name,
             MethodOptions = AdapterMethods.OptionsOf(options.Method),
             Targets = targets,

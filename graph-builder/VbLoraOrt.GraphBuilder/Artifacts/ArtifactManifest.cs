@@ -151,7 +151,10 @@ public sealed record ArtifactManifest
 /// <param name="Opset">Default-domain opset.</param>
 /// <param name="OutputName">The token-state output the head reads (e.g. last_hidden_state).</param>
 /// <param name="HiddenSize">Size of that output's last axis.</param>
-public sealed record BaseModelInfo(string FileName, string Sha256, long Opset, string OutputName, int HiddenSize);
+/// <param name="AttentionMaskInput">The attention-mask input mean pooling reads (manifests written before it was
+/// recorded get prepare's default).</param>
+public sealed record BaseModelInfo(string FileName, string Sha256, long Opset, string OutputName, int HiddenSize,
+    string AttentionMaskInput = "attention_mask");
 
 /// <summary>The task of an artifact folder.</summary>
 /// <param name="Kind">classify or embed.</param>

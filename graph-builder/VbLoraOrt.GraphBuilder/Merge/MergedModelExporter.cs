@@ -32,9 +32,6 @@ public static class MergedModelExporter
         return json == null ? null : System.Text.Json.JsonSerializer.Deserialize<TaskInfo>(json, ArtifactManifest.JsonOptions);
     }
 
-    // prepare's default attention-mask input; the manifest does not record the name (mean pooling needs it).
-    const string AttentionMaskInput = "attention_mask";
-
     /// <summary>Merges trained values (e.g. from the runner's last checkpoint) into the artifact folder's base model.</summary>
     /// <param name="artifactsDir">The folder written by <c>vblora-graph prepare</c>.</param>
     /// <param name="manifest">Its manifest.</param>
@@ -95,10 +92,10 @@ public static class MergedModelExporter
         OnnxModel merged = AdapterMerger.Merge(baseModel, method.ComputeFactors(plan, adapterValues));
 
         var options = new TaskOptions { Kind = task.Kind, NumLabels = task.NumLabels, Pooling = task.Pooling };
-        if (NeedsMask(options) && merged.Graph.Input.All(i => i.Name != AttentionMaskInput))
+        if (NeedsMask(options) && merged.Graph.Input.All(i => i.Name != info.AttentionMaskInput))
             throw new BadInputException(
-                $"{baseModel.SourcePath}: the {task.Kind} head pools over '{AttentionMaskInput}', but the model has no such input (inputs: {string.Join(", ", merged.Graph.Input.Select(i => i.Name))}).");
-        TaskHead.Append(merged, options, info.OutputName, AttentionMaskInput, info.HiddenSize, withLoss: false, headAsInputs: false,
+                $"{baseModel.SourcePath}: the {task.Kind} head pools over '{info.AttentionMaskInput}', but the model has no such input (inputs: {string.Join(", ", merged.Graph.Input.Select(i => i.Name))}).");
+        TaskHead.Append(merged, options, info.OutputName, info.AttentionMaskInput, info.HiddenSize, withLoss: false, headAsInputs: false,
             seed: 0, HeadValues(options, values));
 
         Describe(merged.Proto, method.Name, identity, task);
