@@ -75,11 +75,7 @@ static class BenchCommand
         return new ProgramCommand(dotnet, [dll]);
     }
 
-    static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "tools", "data", "spamassassin", "train.jsonl")))
-                return dir.FullName;
-        throw new BadInputException("the repository (tools/data/spamassassin) was not found above this program; run bench from a build of the repository.");
-    }
+    static string RepositoryRoot() => RepositoryFolders.SpamAssassinSample != null
+        ? RepositoryFolders.Root!
+        : throw new BadInputException("the repository (tools/data/spamassassin) was not found above this program; run bench from a build of the repository.");
 }

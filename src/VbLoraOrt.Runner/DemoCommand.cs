@@ -107,15 +107,6 @@ static class DemoCommand
         return summary;
     }
 
-    // tools/data/spamassassin of the repository this program runs from.
-    static string SampleFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tools", "data", "spamassassin");
-            if (File.Exists(Path.Combine(candidate, "train.jsonl")))
-                return candidate;
-        }
-        throw new BadInputException("the SpamAssassin sample (tools/data/spamassassin) was not found above this program; pass --data DIR.");
-    }
+    static string SampleFolder() => RepositoryFolders.SpamAssassinSample
+        ?? throw new BadInputException("the SpamAssassin sample (tools/data/spamassassin) was not found above this program; pass --data DIR.");
 }

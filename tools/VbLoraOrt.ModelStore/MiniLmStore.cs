@@ -51,9 +51,8 @@ public static class MiniLmStore
         string? fromEnv = Environment.GetEnvironmentVariable("VBLORA_CACHE");
         if (!string.IsNullOrEmpty(fromEnv))
             return fromEnv;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "VbLoraOrt.sln")))
-                return Path.Combine(dir.FullName, ".cache", "models");
+        if (RepositoryFolders.Root is { } root)
+            return Path.Combine(root, ".cache", "models");
         return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "vblora-ort");
     }
 

@@ -18,6 +18,7 @@ public sealed class Evaluator : IDisposable
     readonly IReadOnlyList<string> _dataInputs;
     readonly string _output;
     readonly bool _hasLabelInput;
+    readonly RunOptions _runOptions = new();
 
     Evaluator(InferenceSession session, TaskInfo task, IReadOnlyList<string> dataInputs)
     {
@@ -126,8 +127,7 @@ public sealed class Evaluator : IDisposable
             }
             bindParameters?.Invoke(binding);
             binding.BindOutputToDevice(_output, OrtMemoryInfo.DefaultInstance);
-            using var runOptions = new RunOptions();
-            _session.RunWithBinding(runOptions, binding);
+            _session.RunWithBinding(_runOptions, binding);
             using var results = binding.GetOutputValues();
             var result = results.First();
             long[] shape = result.GetTensorTypeAndShape().Shape;
@@ -144,5 +144,9 @@ public sealed class Evaluator : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
 }

@@ -6,16 +6,9 @@ namespace VbLoraOrt.Tests.Data;
 [TestClass]
 public sealed class SpamAssassinSampleTests
 {
-    static string SampleFile(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string path = Path.Combine(dir.FullName, "tools", "data", "spamassassin", name);
-            if (File.Exists(path))
-                return path;
-        }
-        throw new FileNotFoundException($"tools/data/spamassassin/{name} not found above {AppContext.BaseDirectory}");
-    }
+    static string SampleFile(string name) =>
+        Path.Combine(VbLoraOrt.ModelStore.RepositoryFolders.SpamAssassinSample
+            ?? throw new FileNotFoundException($"tools/data/spamassassin not found above {AppContext.BaseDirectory}"), name);
 
     [TestMethod]
     public void Sample_WhenRead_HasFixedSizesTwoClassesAndNoOverlap()

@@ -41,11 +41,6 @@ public static class PreparedArtifacts
         return path;
     }
 
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "VbLoraOrt.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
+    public static string RepositoryRoot() =>
+        VbLoraOrt.ModelStore.RepositoryFolders.Root ?? throw new InvalidOperationException("repository root not found");
 }
