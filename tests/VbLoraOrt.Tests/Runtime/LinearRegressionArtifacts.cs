@@ -65,7 +65,8 @@ static class LinearRegressionArtifacts
     /// <summary>Batch <paramref name="index"/> of the stream seeded by <paramref name="seed"/>: y = x·W* + b* + noise.</summary>
     public static (float[] X, float[] Y) Batch(long seed, long index)
     {
-        var rng = new Random(HashCode.Combine(seed, index));
+        // Not HashCode.Combine: it is seeded randomly per process, which made the data (and the loss curve) differ run to run.
+        var rng = new Random(unchecked((int)(seed * 1_000_003 + index)));
         var x = new float[BatchSize * In];
         var y = new float[BatchSize * Out];
         for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
