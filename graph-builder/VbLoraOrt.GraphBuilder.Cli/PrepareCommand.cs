@@ -28,11 +28,12 @@ static class PrepareCommand
         var vocab = new Option<string?>("--vocab") { Description = "WordPiece vocab.txt copied into the artifacts for the runner." };
         var maxLength = new Option<int>("--max-length") { Description = "Default maximum sequence length for the runner.", DefaultValueFactory = _ => 128 };
         var hiddenOutput = new Option<string>("--hidden-output") { Description = "Token-state output the head reads.", DefaultValueFactory = _ => "last_hidden_state" };
+        var noPruning = new Option<bool>("--no-position-pruning") { Description = "Compute every position even where the task reads one (CLS pooling); for comparisons." };
         var outDir = new Option<string>("--out") { Description = "Artifact folder.", Required = true };
         var targets = new TargetOptions();
 
         var command = new Command("prepare", "Inject the adapter, add the task head and loss, differentiate, and write training artifacts.");
-        foreach (var o in new Option[] { model, method, vectors, length, rank, topk, seed, logitsStd, task, labels, pooling, vocab, maxLength, hiddenOutput, outDir })
+        foreach (var o in new Option[] { model, method, vectors, length, rank, topk, seed, logitsStd, task, labels, pooling, vocab, maxLength, hiddenOutput, noPruning, outDir })
             command.Options.Add(o);
         targets.AddTo(command);
         command.SetAction(result => CommandGuard.Run(GraphCli.Name, () =>
@@ -58,6 +59,7 @@ static class PrepareCommand
                 MaxLength = result.GetValue(maxLength),
                 Seed = result.GetValue(seed),
                 HiddenStatesOutput = result.GetValue(hiddenOutput)!,
+                PrunePositions = !result.GetValue(noPruning),
             }, output);
             output.WriteLine($"wrote {result.GetValue(outDir)}: {manifest.Targets.Count} targets, {manifest.Counts.AdapterTrainable} adapter + {manifest.Counts.Head} head trainable parameters, {manifest.Counts.AdapterStored:F0} stored");
             return ExitCodes.Ok;

@@ -5,6 +5,7 @@ using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
 using VbLoraOrt.GraphBuilder.Checkpoints;
 using VbLoraOrt.GraphBuilder.Differentiation;
 using VbLoraOrt.GraphBuilder.Discovery;
+using VbLoraOrt.GraphBuilder.Pruning;
 using VbLoraOrt.GraphBuilder.Shapes;
 using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
@@ -46,6 +47,8 @@ public static class ArtifactBuilder
 
         var training = BuildTrainingModel(stored, options, targets, hidden, dataInputs);
         SaveShared(training.Model, Path.Combine(options.OutputDirectory, ArtifactNames.TrainingModel));
+        if (training.Pruning is { Changed: true } p)
+            Log($"position pruning: {p.RowNodes} nodes computed at the pooled position only ({p.Slices} slices, {p.RemovedNodes} nodes removed)");
         Log($"training model: {training.Model.Graph.Node.Count} nodes ({training.BackwardNodes} backward)");
 
         var eval = BuildEvalModel(stored, options, targets, hidden, dataInputs);
@@ -67,7 +70,7 @@ public static class ArtifactBuilder
 
     sealed record TrainingGraph(
         OnnxModel Model, IReadOnlyList<TrainableTensor> Trainables, IReadOnlyDictionary<string, float[]> InitialValues,
-        IReadOnlyList<string> LabelInputs, AdapterPlan Plan, int BackwardNodes);
+        IReadOnlyList<string> LabelInputs, AdapterPlan Plan, int BackwardNodes, PositionPruningResult? Pruning);
 
     // Step 1: the base model with its large tensors in the folder's weights file; everything built later
     // references that file instead of copying 90 MB three times.
@@ -82,7 +85,7 @@ public static class ArtifactBuilder
     static TrainingGraph BuildTrainingModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
         int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
     {
-        var (injected, head, trainables) = Forward(stored, options, targets, hidden);
+        var (injected, head, trainables, pruning) = Forward(stored, options, targets, hidden);
         var model = injected.Model;
         var initial = new Dictionary<string, float[]>(options.Method.InitialValues(injected.Plan), StringComparer.Ordinal);
         foreach (var (name, values) in head.InitialValues)
@@ -98,7 +101,7 @@ public static class ArtifactBuilder
         }
         OrderInputs(model.Graph, dataInputs, head.LabelInputs, trainables);
         return new TrainingGraph(model, trainables, initial, head.LabelInputs.Select(l => l.Name).ToList(), injected.Plan,
-            model.Graph.Node.Count - before);
+            model.Graph.Node.Count - before, pruning);
     }
 
     // Step 3: the same forward with the task output and the loss. Labels have a default (an initializer of the
@@ -106,7 +109,7 @@ public static class ArtifactBuilder
     static OnnxModel BuildEvalModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
         int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
     {
-        var (injected, head, trainables) = Forward(stored, options, targets, hidden);
+        var (injected, head, trainables, _) = Forward(stored, options, targets, hidden);
         var model = injected.Model;
         var keep = model.Graph.Output.Single(o => o.Name == head.OutputName);
         LossOutputFirst(model, head.LossName!);
@@ -118,13 +121,21 @@ public static class ArtifactBuilder
     }
 
     // The forward both graphs share: adapter with its parameters as inputs, then head and loss (head tensors as inputs).
-    static (InjectedModel Injected, TaskGraph Head, List<TrainableTensor> Trainables) Forward(OnnxModel stored, PrepareOptions options,
+    static (InjectedModel Injected, TaskGraph Head, List<TrainableTensor> Trainables, PositionPruningResult? Pruning) Forward(OnnxModel stored, PrepareOptions options,
         IReadOnlyList<LinearModule> targets, int hidden)
     {
         var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
         var head = TaskHead.Append(injected.Model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
             withLoss: true, headAsInputs: true, options.Seed);
-        return (injected, head, injected.Plan.Parameters.Concat(head.Trainables).ToList());
+        // From here on the graph answers the task: the base model's own outputs (token states, pooler) are dropped,
+        // so only what the task output and the loss read is kept and, where they read one position, computed.
+        var graph = injected.Model.Graph;
+        var taskOutput = graph.Output.Single(o => o.Name == head.OutputName);
+        graph.Output.Clear();
+        graph.Output.Add(taskOutput);
+        graph.Output.Add(ValueInfos.Float(head.LossName!));
+        var pruning = options.PrunePositions ? PositionPruning.Apply(injected.Model) : null;
+        return (injected, head, injected.Plan.Parameters.Concat(head.Trainables).ToList(), pruning);
     }
 
     // Replaces the graph outputs by `loss` (an Identity of the loss value); returns the emitter for further outputs.

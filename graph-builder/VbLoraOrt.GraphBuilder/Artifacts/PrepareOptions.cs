@@ -38,6 +38,13 @@ public sealed class PrepareOptions
     /// <summary>Token-state output of the base model the head reads. Default <c>last_hidden_state</c>.</summary>
     public string HiddenStatesOutput { get; init; } = "last_hidden_state";
 
+    /// <summary>
+    /// Compute only the positions the task reads (<see cref="Pruning.PositionPruning"/>): with CLS pooling the last
+    /// layer runs on the first token alone after its attention's keys and values. Exact; off only to compare.
+    /// Default true.
+    /// </summary>
+    public bool PrunePositions { get; init; } = true;
+
     /// <summary>Attention-mask input of the base model. Default <c>attention_mask</c>.</summary>
     public string AttentionMaskInput { get; init; } = "attention_mask";
 }
