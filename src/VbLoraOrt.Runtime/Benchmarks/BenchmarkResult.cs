@@ -24,8 +24,14 @@ public sealed record BenchmarkResult
     /// <summary>Counted matrix-product GFLOP of one training step (forward, loss, backward) at the fixed batch.</summary>
     public required double StepGflop { get; init; }
 
-    /// <summary>Real-token throughput with length bucketing vs fixed padding.</summary>
+    /// <summary>The same step with a mean-pooled head, which reads every position (nothing to prune).</summary>
+    public required PooledStepResult MeanPooled { get; init; }
+
+    /// <summary>Real-token throughput with length bucketing vs fixed padding, at the fixed batch's length.</summary>
     public required ThroughputResult Throughput { get; init; }
+
+    /// <summary>The same at a long maximum length, where padding to it costs more.</summary>
+    public required ThroughputResult LongThroughput { get; init; }
 
     /// <summary>Merged-model vs base-model inference.</summary>
     public required MergedLatencyResult Merged { get; init; }
@@ -45,16 +51,24 @@ public sealed record BenchmarkResult
 
 /// <summary>The settings a benchmark ran with.</summary>
 public sealed record BenchmarkSettings(string Model, string Adapter, int BatchSize, int SequenceLength, int Threads, int Warmup, int Iterations,
-    string TrainFile, int ThroughputBatches);
+    string TrainFile);
 
-/// <summary>Real (unpadded) tokens per second of training steps, bucketed vs fixed padding, timed interleaved.</summary>
+/// <summary>A training step with another head, timed interleaved with the forward and the headline step.</summary>
+/// <param name="StepMs">Step time, ms.</param>
+/// <param name="StepOverForward">Step / forward time of the same iteration.</param>
+/// <param name="StepGflop">Counted matrix-product GFLOP of the step.</param>
+public sealed record PooledStepResult(SampleSummary StepMs, SampleSummary StepOverForward, double StepGflop);
+
+/// <summary>Real (unpadded) tokens per second of training on one sample of the data, bucketed vs fixed padding.</summary>
+/// <param name="MaxLength">Truncation length, and the length every fixed-padding batch is padded to.</param>
 /// <param name="BucketedTokensPerSecond">Real tokens / step time with <c>--padding longest</c> (length-bucketed batches).</param>
 /// <param name="FixedTokensPerSecond">Real tokens / step time with <c>--padding maxlength</c>.</param>
 /// <param name="Speedup">Bucketed / fixed.</param>
-/// <param name="BatchesTimed">Batches of each mode timed.</param>
-/// <param name="BucketedPaddingEfficiency">Real / padded tokens over the whole epoch, bucketed (the ceiling of the speedup is their ratio).</param>
-/// <param name="FixedPaddingEfficiency">Real / padded tokens over the whole epoch, fixed padding.</param>
-public sealed record ThroughputResult(double BucketedTokensPerSecond, double FixedTokensPerSecond, double Speedup, int BatchesTimed,
+/// <param name="ExamplesTimed">Examples of the sample, trained on once in each mode.</param>
+/// <param name="BucketedPaddingEfficiency">Real / padded tokens of the sample's bucketed batches.</param>
+/// <param name="FixedPaddingEfficiency">Real / padded tokens of its fixed-padding batches. Attention grows with the square of
+/// the length, so the speedup can exceed the ratio of the two.</param>
+public sealed record ThroughputResult(long MaxLength, double BucketedTokensPerSecond, double FixedTokensPerSecond, double Speedup, int ExamplesTimed,
     double BucketedPaddingEfficiency, double FixedPaddingEfficiency);
 
 /// <summary>Merged vs base inference latency on the fixed batch, timed interleaved.</summary>

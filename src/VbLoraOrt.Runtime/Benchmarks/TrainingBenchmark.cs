@@ -8,6 +8,7 @@ using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Runtime.Sessions;
+using VbLoraOrt.Runtime.Text;
 using VbLoraOrt.Runtime.Training;
 
 namespace VbLoraOrt.Runtime.Benchmarks;
@@ -17,17 +18,19 @@ namespace VbLoraOrt.Runtime.Benchmarks;
 /// all-MiniLM-L6-v2 against plain ORT inference, on the product's own session setup (<see cref="DeviceSessions"/>:
 /// per-session pools, no spinning). Things compared are timed interleaved, iteration by iteration, so load on a
 /// shared machine hits both sides alike; the ratios are the numbers to trust, absolute times vary with the load.
+/// The headline head pools the CLS token (the prepare default; the last layer is then computed at that position
+/// only, see <c>PositionPruning</c>); a mean-pooled head, which reads every position, is timed alongside.
 /// </summary>
 /// <remarks>
 /// Steps: (1) <c>vblora-graph prepare</c> and (2) a short <c>vblora-run train</c> as child processes (wall time, peak
 /// RSS); (3) adapter sizes; (4) matrix-product FLOPs of forward and step counted from the graphs; (5) forward vs step
-/// on a fixed batch; (6) real-token throughput bucketed vs fixed padding; (7) merged vs base latency; (8) an ONNX
-/// Runtime profile of the step.
+/// (CLS and mean pooling) on a fixed batch; (6) real-token throughput bucketed vs fixed padding, at the fixed length
+/// and at a long one; (7) merged vs base latency; (8) an ONNX Runtime profile of the step.
 /// </remarks>
 public static class TrainingBenchmark
 {
     /// <summary>The adapter configuration measured.</summary>
-    public const string AdapterDescription = "VB-LoRA query,value; bank 256×128, r 4, k 2; mean-pooled 2-class head";
+    public const string AdapterDescription = "VB-LoRA query,value; bank 256×128, r 4, k 2; CLS-pooled 2-class head";
 
     static readonly Dictionary<string, float> LearningRates = new()
     {
@@ -43,13 +46,14 @@ public static class TrainingBenchmark
         var machine = MachineInfo.Current();
         Directory.CreateDirectory(options.WorkDirectory);
         string artifacts = Path.Combine(options.WorkDirectory, "artifacts");
+        string meanArtifacts = Path.Combine(options.WorkDirectory, "artifacts-mean");
 
         log.WriteLine($"machine: {machine.Cpu}, {machine.LogicalCores} logical cores, ONNX Runtime {machine.OrtVersion}, load {machine.LoadAverage}");
-        var prepare = Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value", "--num-vectors", "256",
-            "--vector-length", "128", "--rank", "4", "--topk", "2", "--pooling", "mean", "--vocab", options.VocabPath,
-            "--max-length", $"{options.SequenceLength}", "--out", artifacts);
+        var prepare = Prepare(options, log, "cls", artifacts);
+        Prepare(options, log, "mean", meanArtifacts);
         var folder = ArtifactFolder.Open(artifacts);
         var initial = Checkpoint.Load(folder.InitialCheckpoint, folder.Identity);
+        var meanFolder = ArtifactFolder.Open(meanArtifacts);
         var training = Measure(options.RunProgram, log, "train", "--artifacts", artifacts, "--train", options.TrainFile,
             "--out", Path.Combine(options.WorkDirectory, "rss-run"), "--max-steps", "3", "--batch-size", $"{options.BatchSize}",
             "--max-length", $"{options.SequenceLength}", "--padding", "maxlength", "--threads", $"{options.Threads}", "--checkpoint-every", "1000");
@@ -59,15 +63,16 @@ public static class TrainingBenchmark
         var dims = new Dictionary<string, long> { ["batch"] = options.BatchSize, ["sequence"] = options.SequenceLength };
         double forwardGflop = Gflop(Path.Combine(artifacts, ArtifactBuilder.BaseModelFile), dims, log);
         double stepGflop = Gflop(folder.TrainingModel, dims, log);
+        double meanStepGflop = Gflop(meanFolder.TrainingModel, dims, log);
 
         var tokenizer = folder.LoadTokenizer();
         var data = TrainingData.Load(options.TrainFile, folder.Manifest.Task, tokenizer, options.SequenceLength, skipBadRows: false, classNames: null);
-        var fixedBatches = data.Batches(Batching(options, PaddingMode.MaxLength), 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs);
-        var bucketedBatches = data.Batches(Batching(options, PaddingMode.Longest), 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs);
-        var fixedBatch = fixedBatches.First(b => b.Feeds[0].Shape[0] == options.BatchSize).Feeds;
+        var fixedBatch = data.Batches(Batching(options, PaddingMode.MaxLength), 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs)
+            .First(b => b.Feeds[0].Shape[0] == options.BatchSize).Feeds;
 
         SampleSummary forwardMs, stepMs, ratio;
-        ThroughputResult throughput;
+        PooledStepResult meanPooled;
+        ThroughputResult throughput, longThroughput;
         MergedLatencyResult merged;
         using (var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads }))
         using (var baseModel = BoundForward.Open(device, Path.Combine(artifacts, ArtifactBuilder.BaseModelFile), fixedBatch))
@@ -76,11 +81,20 @@ public static class TrainingBenchmark
             using (var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel))
             {
                 var settings = Settings(folder);
-                log.WriteLine($"forward vs step at {options.BatchSize}×{options.SequenceLength}: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
-                var (f, s) = Interleaved(options, baseModel.Run, () => Step(trainer, fixedBatch, settings), cancel);
-                (forwardMs, stepMs, ratio) = (SampleSummary.Of(f).Scaled(1e3), SampleSummary.Of(s).Scaled(1e3), SampleSummary.Of(s.Zip(f, (x, y) => x / y)));
-                log.WriteLine($"  forward {forwardMs.Median:F0} ms, step {stepMs.Median:F0} ms, step/forward {ratio.Median:F2}");
-                throughput = Throughput(options, trainer, settings, bucketedBatches, fixedBatches, log, cancel);
+                using (var meanState = TrainingState.Create(device, meanFolder.Manifest.Trainables, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity)))
+                using (var meanTrainer = Trainer.Create(meanState, meanFolder.TrainingModel, meanFolder.OptimizerModel))
+                {
+                    var meanSettings = Settings(meanFolder);
+                    log.WriteLine($"forward vs step (CLS and mean pooling) at {options.BatchSize}×{options.SequenceLength}: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
+                    var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, baseModel.Run, () => Step(trainer, fixedBatch, settings), () => Step(meanTrainer, fixedBatch, meanSettings));
+                    var (f, s, m) = (times[0], times[1], times[2]);
+                    (forwardMs, stepMs, ratio) = (SampleSummary.Of(f).Scaled(1e3), SampleSummary.Of(s).Scaled(1e3), SampleSummary.Of(s.Zip(f, (x, y) => x / y)));
+                    meanPooled = new PooledStepResult(SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(f, (x, y) => x / y)), meanStepGflop);
+                    log.WriteLine($"  forward {forwardMs.Median:F0} ms, step {stepMs.Median:F0} ms, step/forward {ratio.Median:F2}; " +
+                                  $"mean-pooled step {meanPooled.StepMs.Median:F0} ms, step/forward {meanPooled.StepOverForward.Median:F2}");
+                }
+                throughput = Throughput(options, trainer, settings, folder, tokenizer, options.SequenceLength, options.ThroughputBatches, log, cancel);
+                longThroughput = Throughput(options, trainer, settings, folder, tokenizer, options.LongSequenceLength, options.LongThroughputBatches, log, cancel);
             }
             merged = MergedLatency(options, device, baseModel, folder, initial, fixedBatch, log, cancel);
         }
@@ -90,11 +104,16 @@ public static class TrainingBenchmark
             Machine = machine,
             Settings = new BenchmarkSettings(Path.GetFileName(Path.GetDirectoryName(options.ModelPath)) ?? options.ModelPath, AdapterDescription,
                 options.BatchSize, options.SequenceLength, options.Threads, options.WarmupIterations, options.Iterations,
-                Path.GetFileName(options.TrainFile), throughput.BatchesTimed),
+                Path.GetFileName(options.TrainFile)),
             ForwardMs = forwardMs, StepMs = stepMs, StepOverForward = ratio, ForwardGflop = forwardGflop, StepGflop = stepGflop,
-            Throughput = throughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile,
+            MeanPooled = meanPooled, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile,
         };
     }
+
+    static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
+        Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value", "--num-vectors", "256",
+            "--vector-length", "128", "--rank", "4", "--topk", "2", "--pooling", pooling, "--vocab", options.VocabPath,
+            "--max-length", $"{options.SequenceLength}", "--out", folder);
 
     static ChildMeasure Measure(ProgramCommand program, TextWriter log, params string[] arguments)
     {
@@ -113,8 +132,8 @@ public static class TrainingBenchmark
         return count.Flops / 1e9;
     }
 
-    static BatchOptions Batching(BenchmarkOptions options, PaddingMode padding) =>
-        new() { BatchSize = options.BatchSize, MaxLength = options.SequenceLength, Padding = padding, Seed = 42 };
+    static BatchOptions Batching(BenchmarkOptions options, PaddingMode padding, int? maxLength = null) =>
+        new() { BatchSize = options.BatchSize, MaxLength = maxLength ?? options.SequenceLength, Padding = padding, Seed = 42 };
 
     static Dictionary<string, GroupHyperparameters> Settings(ArtifactFolder folder) =>
         folder.Manifest.Trainables.Select(t => t.Group).Distinct()
@@ -127,30 +146,23 @@ public static class TrainingBenchmark
             throw new InvalidOperationException($"benchmark step was rejected: {result.Rejection}");
     }
 
-    // Warm-up, then per iteration one run of each, alternating which goes first so neither always meets a cold cache.
-    static (List<double> A, List<double> B) Interleaved(BenchmarkOptions options, Action a, Action b, CancellationToken cancel)
+    // Warm-up, then per iteration one run of each, rotating which goes first so none always meets a cold cache.
+    static List<double>[] Interleaved(int warmup, int iterations, CancellationToken cancel, params Action[] actions)
     {
-        for (int i = 0; i < options.WarmupIterations; i++)
-        {
-            a();
-            b();
-        }
-        List<double> timesA = [], timesB = [];
-        for (int i = 0; i < options.Iterations; i++)
+        for (int i = 0; i < warmup; i++)
+            foreach (var action in actions)
+                action();
+        var times = actions.Select(_ => new List<double>()).ToArray();
+        for (int i = 0; i < iterations; i++)
         {
             cancel.ThrowIfCancellationRequested();
-            if (i % 2 == 0)
+            for (int j = 0; j < actions.Length; j++)
             {
-                timesA.Add(Time(a));
-                timesB.Add(Time(b));
-            }
-            else
-            {
-                timesB.Add(Time(b));
-                timesA.Add(Time(a));
+                int k = (i + j) % actions.Length;
+                times[k].Add(Time(actions[k]));
             }
         }
-        return (timesA, timesB);
+        return times;
     }
 
     static double Time(Action action)
@@ -160,33 +172,39 @@ public static class TrainingBenchmark
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
+    // Trains on one seeded sample of the data twice, once per padding mode: both modes see exactly the same examples
+    // (so the same real tokens), and the ratio of their times is the speedup. Batches alternate between the modes.
     static ThroughputResult Throughput(BenchmarkOptions options, Trainer trainer, Dictionary<string, GroupHyperparameters> settings,
-        List<(IReadOnlyList<BatchTensor> Feeds, long Tokens, string Source)> bucketed,
-        List<(IReadOnlyList<BatchTensor> Feeds, long Tokens, string Source)> fixedPadding, TextWriter log, CancellationToken cancel)
+        ArtifactFolder folder, BertTextTokenizer tokenizer, int maxLength, int batches, TextWriter log, CancellationToken cancel)
     {
-        int count = options.ThroughputBatches == 0 ? Math.Min(bucketed.Count, fixedPadding.Count)
-            : Math.Min(options.ThroughputBatches, Math.Min(bucketed.Count, fixedPadding.Count));
-        log.WriteLine($"real-token throughput: {count} batches of each padding mode, interleaved (batch order of epoch 0)");
+        var text = DataFileReader.ReadText(options.TrainFile, LabelKind.Class);
+        var random = new Random(42);
+        int rows = batches == 0 ? text.Examples.Count : Math.Min(text.Examples.Count, batches * options.BatchSize);
+        var sample = EncodedDataset.Encode(text with { Examples = text.Examples.OrderBy(_ => random.Next()).Take(rows).ToList() }, tokenizer, maxLength);
+        List<(IReadOnlyList<BatchTensor> Feeds, long Tokens, long Padded)> BatchesOf(PaddingMode padding) =>
+            sample.TextBatches(Batching(options, padding, maxLength), 0)
+                .Select(b => (BatchFeeds.ForText(b, folder.Manifest.DataInputs, withLabels: true), b.Tokens.AttentionMask.Sum(), (long)b.Tokens.AttentionMask.Length))
+                .ToList();
+        var bucketed = BatchesOf(PaddingMode.Longest);
+        var fixedPadding = BatchesOf(PaddingMode.MaxLength);
+        log.WriteLine($"real-token throughput at max length {maxLength}: the same {rows} examples as {bucketed.Count} bucketed and {fixedPadding.Count} fixed-padding batches, alternating");
+
         double bucketedSeconds = 0, fixedSeconds = 0;
-        long bucketedTokens = 0, fixedTokens = 0;
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < Math.Max(bucketed.Count, fixedPadding.Count); i++)
         {
             cancel.ThrowIfCancellationRequested();
-            var (b, f) = (bucketed[i], fixedPadding[i]);
-            bucketedSeconds += Time(() => Step(trainer, b.Feeds, settings));
-            fixedSeconds += Time(() => Step(trainer, f.Feeds, settings));
-            bucketedTokens += b.Tokens;
-            fixedTokens += f.Tokens;
+            if (i < bucketed.Count)
+                bucketedSeconds += Time(() => Step(trainer, bucketed[i].Feeds, settings));
+            if (i < fixedPadding.Count)
+                fixedSeconds += Time(() => Step(trainer, fixedPadding[i].Feeds, settings));
         }
-        double bucketedRate = bucketedTokens / bucketedSeconds, fixedRate = fixedTokens / fixedSeconds;
-        double bucketedEfficiency = PaddingEfficiency(bucketed), fixedEfficiency = PaddingEfficiency(fixedPadding);
+        long tokens = bucketed.Sum(b => b.Tokens);
+        double bucketedRate = tokens / bucketedSeconds, fixedRate = fixedPadding.Sum(b => b.Tokens) / fixedSeconds;
+        double bucketedEfficiency = (double)tokens / bucketed.Sum(b => b.Padded), fixedEfficiency = (double)tokens / fixedPadding.Sum(b => b.Padded);
         log.WriteLine($"  bucketed {bucketedRate:F0} real tokens/s, fixed {fixedRate:F0}: ×{bucketedRate / fixedRate:F2} " +
-                      $"(epoch padding efficiency {bucketedEfficiency:P0} vs {fixedEfficiency:P0})");
-        return new ThroughputResult(bucketedRate, fixedRate, bucketedRate / fixedRate, count, bucketedEfficiency, fixedEfficiency);
+                      $"(real tokens {bucketedEfficiency:P0} vs {fixedEfficiency:P0} of the padded batches)");
+        return new ThroughputResult(maxLength, bucketedRate, fixedRate, bucketedRate / fixedRate, rows, bucketedEfficiency, fixedEfficiency);
     }
-
-    static double PaddingEfficiency(List<(IReadOnlyList<BatchTensor> Feeds, long Tokens, string Source)> batches) =>
-        (double)batches.Sum(b => b.Tokens) / batches.Sum(b => b.Feeds[0].Shape[0] * b.Feeds[0].Shape[1]);
 
     static MergedLatencyResult MergedLatency(BenchmarkOptions options, DeviceSessions device, BoundForward baseModel, ArtifactFolder folder,
         Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log, CancellationToken cancel)
@@ -195,8 +213,11 @@ public static class TrainingBenchmark
         // The initial adapter is non-zero (random bank, random logits), so the merged weights differ from the base's.
         MergedModelExporter.Export(folder.Directory, folder.Manifest, initial.Tensors.ToDictionary(t => t.Name, t => t.Values), path);
         using var merged = BoundForward.Open(device, path, batch);
-        log.WriteLine($"merged vs base inference: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
-        var (b, m) = Interleaved(options, baseModel.Run, merged.Run, cancel);
+        // Twice the iterations (at least 20): the two graphs are the same, so only noise separates them, and a forward is cheap.
+        int iterations = Math.Max(20, 2 * options.Iterations);
+        log.WriteLine($"merged vs base inference: {options.WarmupIterations} warm-up + {iterations} interleaved iterations");
+        var times = Interleaved(options.WarmupIterations, iterations, cancel, baseModel.Run, merged.Run);
+        var (b, m) = (times[0], times[1]);
         var result = new MergedLatencyResult(SampleSummary.Of(b).Scaled(1e3), SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(b, (x, y) => x / y)));
         log.WriteLine($"  base {result.BaseMs.Median:F0} ms, merged {result.MergedMs.Median:F0} ms, merged/base {result.MergedOverBase.Median:F3}");
         return result;
