@@ -45,6 +45,7 @@ sealed class TrainOptionSet
     public Option<float> LrBank { get; } = new("--lr-bank") { DefaultValueFactory = _ => 1e-3f, Description = "Learning rate of the vector bank." };
     public Option<float> LrLogits { get; } = new("--lr-logits") { DefaultValueFactory = _ => 1e-2f, Description = "Learning rate of the top-k logits." };
     public Option<float> LrHead { get; } = new("--lr-head") { DefaultValueFactory = _ => 4e-3f, Description = "Learning rate of the task head." };
+    public Option<float> LrAdapter { get; } = new("--lr-adapter") { DefaultValueFactory = _ => 1e-3f, Description = "Learning rate of LoRA's A and B (method lora)." };
     public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "Decoupled weight decay." };
     public Option<long> Warmup { get; } = new("--warmup") { Description = "Linear warm-up steps (then linear decay to 0)." };
     public Option<int> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 42, Description = "Seed of the data order." };
@@ -59,7 +60,7 @@ sealed class TrainOptionSet
     public void AddTo(Command command)
     {
         foreach (Option option in new Option[] { Artifacts, Train, Eval, Out, Resume, Epochs, MaxSteps, BatchSize, MaxLength, LrBank, LrLogits,
-                     LrHead, WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
+                     LrHead, LrAdapter, WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
             command.Options.Add(option);
     }
 
@@ -78,6 +79,7 @@ sealed class TrainOptionSet
             [ParameterGroups.Bank] = r.GetValue(LrBank),
             [ParameterGroups.Logits] = r.GetValue(LrLogits),
             [ParameterGroups.Head] = r.GetValue(LrHead),
+            [ParameterGroups.Adapter] = r.GetValue(LrAdapter),
         },
         WeightDecay = r.GetValue(WeightDecay),
         WarmupSteps = r.GetValue(Warmup),

@@ -1,4 +1,5 @@
 using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.GraphBuilder.Adapters.Lora;
 using VbLoraOrt.GraphBuilder.Adapters.VbLora;
 using VbLoraOrt.GraphBuilder.Artifacts;
 using VbLoraOrt.GraphBuilder.Tasks;
@@ -15,6 +16,8 @@ namespace VbLoraOrt.GraphBuilder.AdapterFiles;
 /// h ≤ 2^15, else I32) and <c>…_topk_weights</c> <c>[.., k−1]</c> F32, the first k−1 softmax weights of the top-k
 /// logits (the last is 1 − Σ). The top-k is ONNX TopK's: largest first, ties to the lower index (PEFT/torch leave
 /// tie order unspecified).</item>
+/// <item>LoRA: per target <c>base_model.model.&lt;module path&gt;.lora_A.weight</c> <c>[r, in]</c> and <c>….lora_B.weight</c>
+/// <c>[out, r]</c>, F32, B unscaled (α/r is in the method options), as PEFT saves them.</item>
 /// <item>Classify head: <c>head.classifier.weight</c> <c>[labels, hidden]</c> in torch <c>Linear.weight</c> layout
 /// (the transpose of the graph's <c>head_classifier_weight</c> <c>[hidden, labels]</c>) and <c>head.classifier.bias</c>
 /// <c>[labels]</c>. Embed has no head tensors.</item>
@@ -38,14 +41,13 @@ public static class AdapterFile
     /// <returns>The file's size and stored parameter counts.</returns>
     /// <exception cref="AdapterException">A trainable value is missing or has the wrong length.</exception>
     /// <exception cref="ArgumentException">A value is not finite, or the manifest does not describe what its method plans.</exception>
-    /// <exception cref="NotSupportedException">The method has no stored form yet (only VB-LoRA has).</exception>
+    /// <exception cref="NotSupportedException">The method has no stored form yet.</exception>
     public static AdapterFileSummary Save(string path, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> trainedValues)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(trainedValues);
-        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions) as VbLoraMethod
-            ?? throw new NotSupportedException($"adapter method '{manifest.Method}' has no stored form yet; only vblora adapters can be saved.");
+        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
         AdapterPlan plan = method.Plan(manifest.Targets);
         RequirePlanMatches(plan, manifest);
 
@@ -55,7 +57,12 @@ public static class AdapterFile
         foreach (var t in head.Concat(plan.Parameters))
             RequireFinite(t.Name, t.ElementCount, trainedValues);
 
-        var tensors = VbLoraStoredForm.Encode(method, plan, adapterValues);
+        var tensors = method switch
+        {
+            VbLoraMethod vbLora => VbLoraStoredForm.Encode(vbLora, plan, adapterValues),
+            LoraMethod lora => LoraStoredForm.Encode(lora, plan, adapterValues),
+            _ => throw new NotSupportedException($"adapter method '{manifest.Method}' has no stored form yet."),
+        };
         tensors.AddRange(head.Select(t => HeadTensor(t, trainedValues[t.Name])));
         SafetensorsFile.Write(path, tensors, AdapterFileMetadata.From(manifest).ToStrings());
         return Summarize(path, tensors);
@@ -75,7 +82,12 @@ public static class AdapterFile
         var meta = AdapterFileMetadata.Parse(stored, metadata);
         var (method, plan) = Rebuild(stored, meta);
 
-        var values = VbLoraStoredForm.Decode(method, plan, stored);
+        var values = method switch
+        {
+            VbLoraMethod vbLora => VbLoraStoredForm.Decode(vbLora, plan, stored),
+            LoraMethod lora => LoraStoredForm.Decode(lora, plan, stored),
+            _ => throw stored.Bad($"adapter method '{meta.Method}' has no stored form in this build"),
+        };
         if (meta.Task.Kind == TaskKind.Classify)
         {
             int hidden = meta.BaseModel.HiddenSize, labels = meta.Task.NumLabels;
@@ -96,12 +108,12 @@ public static class AdapterFile
             BaseModel = meta.BaseModel,
             ArtifactsIdentity = meta.ArtifactsIdentity,
             Parameters = values,
-            TrainableAgain = false,
+            TrainableAgain = method is LoraMethod, // VB-LoRA keeps only each logits row's top-k
             Summary = Summarize(path, tensors),
         };
     }
 
-    static (VbLoraMethod Method, AdapterPlan Plan) Rebuild(StoredTensors stored, AdapterFileMetadata meta)
+    static (IAdapterMethod Method, AdapterPlan Plan) Rebuild(StoredTensors stored, AdapterFileMetadata meta)
     {
         IAdapterMethod method;
         AdapterPlan plan;
@@ -118,9 +130,7 @@ public static class AdapterFile
         {
             throw stored.Bad($"its method, options and targets do not form an adapter: {e.Message.TrimEnd('.')}");
         }
-        return method is VbLoraMethod vbLora
-            ? (vbLora, plan)
-            : throw stored.Bad($"adapter method '{meta.Method}' has no stored form in this build");
+        return (method, plan);
     }
 
     // The manifest's adapter trainables must be exactly what the method plans for its targets (same names and shapes).

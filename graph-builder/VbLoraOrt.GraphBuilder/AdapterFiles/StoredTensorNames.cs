@@ -27,4 +27,10 @@ public static class StoredTensorNames
 
     /// <summary>The first k−1 softmax weights of <paramref name="logits"/>' top-k values: <c>[.., k−1]</c>, F32.</summary>
     public static string TopKWeights(string logits) => $"{logits}_topk_weights";
+
+    /// <summary>PEFT's key of module <paramref name="path"/>'s LoRA A <c>[r, in]</c>, F32.</summary>
+    public static string LoraA(string path) => $"base_model.model.{path}.lora_A.weight";
+
+    /// <summary>PEFT's key of module <paramref name="path"/>'s LoRA B <c>[out, r]</c>, F32 (unscaled).</summary>
+    public static string LoraB(string path) => $"base_model.model.{path}.lora_B.weight";
 }

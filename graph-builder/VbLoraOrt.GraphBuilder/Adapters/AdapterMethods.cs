@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VbLoraOrt.GraphBuilder.Adapters.Lora;
 using VbLoraOrt.GraphBuilder.Adapters.VbLora;
 using VbLoraOrt.Onnx;
 
@@ -11,7 +12,7 @@ namespace VbLoraOrt.GraphBuilder.Adapters;
 public static class AdapterMethods
 {
     /// <summary>Method names this build knows.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["vblora"];
+    public static IReadOnlyList<string> Names { get; } = ["vblora", "lora"];
 
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -19,6 +20,7 @@ public static class AdapterMethods
     public static JsonElement OptionsOf(IAdapterMethod method) => method switch
     {
         VbLoraMethod v => JsonSerializer.SerializeToElement(v.Options, Json),
+        LoraMethod l => JsonSerializer.SerializeToElement(l.Options, Json),
         _ => throw new ArgumentException($"unknown adapter method type {method.GetType().Name}", nameof(method)),
     };
 
@@ -31,6 +33,7 @@ public static class AdapterMethods
             return name switch
             {
                 "vblora" => new VbLoraMethod(options.Deserialize<VbLoraOptions>(Json) ?? new VbLoraOptions()),
+                "lora" => new LoraMethod(options.Deserialize<LoraOptions>(Json) ?? new LoraOptions()),
                 _ => throw new BadInputException($"adapter method '{name}' is not known to this build (known: {string.Join(", ", Names)})."),
             };
         }

@@ -20,6 +20,22 @@ public sealed record AdapterPlan(
     public long ParameterCount => Parameters.Sum(p => p.ElementCount);
 
     /// <summary>
+    /// Checks that this plan is what <paramref name="method"/>, as configured, plans for <see cref="Targets"/> (same
+    /// method, rank, tensor names, groups and shapes).
+    /// </summary>
+    /// <exception cref="ArgumentException">The plan was made by another method or with other options.</exception>
+    public void RequireMadeBy(IAdapterMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        var again = method.Plan(Targets);
+        static string Describe(TrainableTensor t) => $"{t.Name}:{t.Group}:[{string.Join(",", t.Shape)}]";
+        bool same = Method == method.Name && Rank == again.Rank
+            && again.Parameters.Select(Describe).SequenceEqual(Parameters.Select(Describe), StringComparer.Ordinal);
+        if (!same)
+            throw new ArgumentException($"the plan was made by '{Method}' with other options; plan the targets with this method.", "plan");
+    }
+
+    /// <summary>
     /// Checks that <paramref name="values"/> holds every parameter of the plan with the right element count.
     /// </summary>
     /// <exception cref="AdapterException">A parameter is missing, has the wrong size, or is unknown.</exception>

@@ -14,4 +14,10 @@ public static class AdapterTensorNames
 
     /// <summary>VB-LoRA logits of module <paramref name="path"/>'s B: <c>[out/b, r, h]</c>.</summary>
     public static string LogitsB(string path) => $"vblora_logits_B.{path}";
+
+    /// <summary>LoRA's A of module <paramref name="path"/>: <c>[r, in]</c>.</summary>
+    public static string LoraA(string path) => $"lora_A.{path}";
+
+    /// <summary>LoRA's B of module <paramref name="path"/>: <c>[out, r]</c> (unscaled; the graph applies α/r).</summary>
+    public static string LoraB(string path) => $"lora_B.{path}";
 }

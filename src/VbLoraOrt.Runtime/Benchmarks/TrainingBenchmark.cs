@@ -2,6 +2,9 @@ using System.Diagnostics;
 using VbLoraOrt.GraphBuilder;
 using VbLoraOrt.GraphBuilder.AdapterFiles;
 using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.GraphBuilder.Adapters.Lora;
 using VbLoraOrt.GraphBuilder.Checkpoints;
 using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.Onnx;
@@ -59,7 +62,7 @@ public static class TrainingBenchmark
             "--max-length", $"{options.SequenceLength}", "--padding", "maxlength", "--threads", $"{options.Threads}", "--checkpoint-every", "1000");
         cancel.ThrowIfCancellationRequested();
 
-        var adapters = AdapterSizes(folder, initial, options.WorkDirectory);
+        var adapters = AdapterSizes(options, folder, initial, options.WorkDirectory);
         var dims = new Dictionary<string, long> { ["batch"] = options.BatchSize, ["sequence"] = options.SequenceLength };
         double forwardGflop = Gflop(Path.Combine(artifacts, ArtifactBuilder.BaseModelFile), dims, log);
         double stepGflop = Gflop(folder.TrainingModel, dims, log);
@@ -223,17 +226,29 @@ public static class TrainingBenchmark
         return result;
     }
 
-    static IReadOnlyList<AdapterSize> AdapterSizes(ArtifactFolder folder, Checkpoint initial, string workDirectory)
+    static IReadOnlyList<AdapterSize> AdapterSizes(BenchmarkOptions options, ArtifactFolder folder, Checkpoint initial, string workDirectory)
     {
         // The stored form's size does not depend on the values; the initial ones stand in for trained ones.
         var summary = AdapterFile.Save(Path.Combine(workDirectory, "adapter" + AdapterFile.Extension), folder.Manifest,
             initial.Tensors.ToDictionary(t => t.Name, t => t.Values));
+        // LoRA r 8 on the same targets and head, prepared and saved the same way.
         const int loraRank = 8;
-        long loraParameters = folder.Manifest.Targets.Sum(t => (long)loraRank * (t.InFeatures + t.OutFeatures));
+        string loraFolder = Path.Combine(workDirectory, "artifacts-lora");
+        var lora = ArtifactBuilder.Prepare(new PrepareOptions
+        {
+            ModelPath = options.ModelPath,
+            OutputDirectory = loraFolder,
+            Method = new LoraMethod(new LoraOptions { Rank = loraRank, Alpha = 2 * loraRank }),
+            Targets = TargetSpec.FromNames(folder.Manifest.Targets.Select(t => t.Path)),
+            Task = new TaskOptions { Kind = folder.Manifest.Task.Kind, NumLabels = folder.Manifest.Task.NumLabels, Pooling = folder.Manifest.Task.Pooling },
+        });
+        var loraInitial = Checkpoint.Load(Path.Combine(loraFolder, ArtifactNames.InitialCheckpoint), lora.Identity);
+        var loraSummary = AdapterFile.Save(Path.Combine(workDirectory, "adapter-lora" + AdapterFile.Extension), lora,
+            loraInitial.Tensors.ToDictionary(t => t.Name, t => t.Values));
         return
         [
             new AdapterSize("vblora (h 256, b 128, r 4, k 2; + head)", folder.Manifest.Counts.AdapterStored + folder.Manifest.Counts.Head, summary.FileBytes, Measured: true),
-            new AdapterSize($"LoRA r {loraRank} (A, B as F32; no head)", loraParameters, loraParameters * sizeof(float), Measured: false),
+            new AdapterSize($"LoRA r {loraRank} (A, B as F32; + head)", lora.Counts.AdapterStored + lora.Counts.Head, loraSummary.FileBytes, Measured: true),
         ];
     }
 

@@ -147,19 +147,8 @@ public sealed class VbLoraMethod : IAdapterMethod
     void RequireOwn(AdapterPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        bool same = plan.Method == Name && plan.Rank == R
-            && Plan(plan.Targets).Parameters.SequenceEqual(plan.Parameters, TensorShapeComparer.Instance);
-        if (!same)
-            throw new ArgumentException($"the plan was made by '{plan.Method}' with other options; plan the targets with this method.", nameof(plan));
+        plan.RequireMadeBy(this);
     }
 
     static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
-
-    sealed class TensorShapeComparer : IEqualityComparer<TrainableTensor>
-    {
-        public static readonly TensorShapeComparer Instance = new();
-        public bool Equals(TrainableTensor? x, TrainableTensor? y) =>
-            x is not null && y is not null && x.Name == y.Name && x.Group == y.Group && x.Shape.SequenceEqual(y.Shape);
-        public int GetHashCode(TrainableTensor obj) => obj.Name.GetHashCode(StringComparison.Ordinal);
-    }
 }
