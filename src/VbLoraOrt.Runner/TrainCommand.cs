@@ -45,6 +45,7 @@ sealed class TrainOptionSet
     public Option<float> LrBank { get; } = new("--lr-bank") { DefaultValueFactory = _ => 1e-3f, Description = "Learning rate of the vector bank." };
     public Option<float> LrLogits { get; } = new("--lr-logits") { DefaultValueFactory = _ => 1e-2f, Description = "Learning rate of the top-k logits." };
     public Option<float> LrHead { get; } = new("--lr-head") { DefaultValueFactory = _ => 4e-3f, Description = "Learning rate of the task head." };
+    public Option<float> LrTheta { get; } = new("--lr-theta") { DefaultValueFactory = _ => 3e-3f, Description = "Learning rate of Uni-LoRA's θ (method unilora)." };
     public Option<float> LrAdapter { get; } = new("--lr-adapter") { DefaultValueFactory = _ => 1e-3f, Description = "Learning rate of LoRA's A and B (method lora)." };
     public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "Decoupled weight decay." };
     public Option<long> Warmup { get; } = new("--warmup") { Description = "Linear warm-up steps (then linear decay to 0)." };
@@ -60,7 +61,7 @@ sealed class TrainOptionSet
     public void AddTo(Command command)
     {
         foreach (Option option in new Option[] { Artifacts, Train, Eval, Out, Resume, Epochs, MaxSteps, BatchSize, MaxLength, LrBank, LrLogits,
-                     LrHead, LrAdapter, WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
+                     LrHead, LrAdapter, LrTheta, WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
             command.Options.Add(option);
     }
 
@@ -80,6 +81,7 @@ sealed class TrainOptionSet
             [ParameterGroups.Logits] = r.GetValue(LrLogits),
             [ParameterGroups.Head] = r.GetValue(LrHead),
             [ParameterGroups.Adapter] = r.GetValue(LrAdapter),
+            [ParameterGroups.Theta] = r.GetValue(LrTheta),
         },
         WeightDecay = r.GetValue(WeightDecay),
         WarmupSteps = r.GetValue(Warmup),

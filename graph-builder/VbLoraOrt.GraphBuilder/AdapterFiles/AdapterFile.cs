@@ -1,5 +1,6 @@
 using VbLoraOrt.GraphBuilder.Adapters;
 using VbLoraOrt.GraphBuilder.Adapters.Lora;
+using VbLoraOrt.GraphBuilder.Adapters.UniLora;
 using VbLoraOrt.GraphBuilder.Adapters.VbLora;
 using VbLoraOrt.GraphBuilder.Artifacts;
 using VbLoraOrt.GraphBuilder.Tasks;
@@ -18,6 +19,7 @@ namespace VbLoraOrt.GraphBuilder.AdapterFiles;
 /// tie order unspecified).</item>
 /// <item>LoRA: per target <c>base_model.model.&lt;module path&gt;.lora_A.weight</c> <c>[r, in]</c> and <c>….lora_B.weight</c>
 /// <c>[out, r]</c>, F32, B unscaled (α/r is in the method options), as PEFT saves them.</item>
+/// <item>Uni-LoRA: <c>base_model.unilora_theta_d</c> <c>[d]</c> F32; the projection is regenerated from the options' seed.</item>
 /// <item>Classify head: <c>head.classifier.weight</c> <c>[labels, hidden]</c> in torch <c>Linear.weight</c> layout
 /// (the transpose of the graph's <c>head_classifier_weight</c> <c>[hidden, labels]</c>) and <c>head.classifier.bias</c>
 /// <c>[labels]</c>. Embed has no head tensors.</item>
@@ -61,6 +63,7 @@ public static class AdapterFile
         {
             VbLoraMethod vbLora => VbLoraStoredForm.Encode(vbLora, plan, adapterValues),
             LoraMethod lora => LoraStoredForm.Encode(lora, plan, adapterValues),
+            UniLoraMethod uniLora => UniLoraStoredForm.Encode(uniLora, adapterValues),
             _ => throw new NotSupportedException($"adapter method '{manifest.Method}' has no stored form yet."),
         };
         tensors.AddRange(head.Select(t => HeadTensor(t, trainedValues[t.Name])));
@@ -86,6 +89,7 @@ public static class AdapterFile
         {
             VbLoraMethod vbLora => VbLoraStoredForm.Decode(vbLora, plan, stored),
             LoraMethod lora => LoraStoredForm.Decode(lora, plan, stored),
+            UniLoraMethod uniLora => UniLoraStoredForm.Decode(uniLora, stored),
             _ => throw stored.Bad($"adapter method '{meta.Method}' has no stored form in this build"),
         };
         if (meta.Task.Kind == TaskKind.Classify)
@@ -108,7 +112,7 @@ public static class AdapterFile
             BaseModel = meta.BaseModel,
             ArtifactsIdentity = meta.ArtifactsIdentity,
             Parameters = values,
-            TrainableAgain = method is LoraMethod, // VB-LoRA keeps only each logits row's top-k
+            TrainableAgain = method is not VbLoraMethod, // VB-LoRA keeps only each logits row's top-k
             Summary = Summarize(path, tensors),
         };
     }

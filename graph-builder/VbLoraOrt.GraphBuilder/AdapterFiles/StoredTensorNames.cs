@@ -10,6 +10,9 @@ public static class StoredTensorNames
     /// <summary>VB-LoRA's shared vector bank <c>[h, b]</c>, F32.</summary>
     public const string VectorBank = "base_model.vblora_vector_bank";
 
+    /// <summary>Uni-LoRA's one vector θ <c>[d]</c>, F32.</summary>
+    public const string Theta = "base_model.unilora_theta_d";
+
     /// <summary>The classifier weight <c>[labels, hidden]</c>, F32, in torch <c>Linear.weight</c> layout (the transpose of the graph's <c>[hidden, labels]</c>).</summary>
     public const string HeadWeight = "head.classifier.weight";
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using VbLoraOrt.GraphBuilder.Adapters.Lora;
+using VbLoraOrt.GraphBuilder.Adapters.UniLora;
 using VbLoraOrt.GraphBuilder.Adapters.VbLora;
 using VbLoraOrt.Onnx;
 
@@ -12,7 +13,7 @@ namespace VbLoraOrt.GraphBuilder.Adapters;
 public static class AdapterMethods
 {
     /// <summary>Method names this build knows.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["vblora", "lora"];
+    public static IReadOnlyList<string> Names { get; } = ["vblora", "lora", "unilora"];
 
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -21,6 +22,7 @@ public static class AdapterMethods
     {
         VbLoraMethod v => JsonSerializer.SerializeToElement(v.Options, Json),
         LoraMethod l => JsonSerializer.SerializeToElement(l.Options, Json),
+        UniLoraMethod u => JsonSerializer.SerializeToElement(u.Options, Json),
         _ => throw new ArgumentException($"unknown adapter method type {method.GetType().Name}", nameof(method)),
     };
 
@@ -34,6 +36,7 @@ public static class AdapterMethods
             {
                 "vblora" => new VbLoraMethod(options.Deserialize<VbLoraOptions>(Json) ?? new VbLoraOptions()),
                 "lora" => new LoraMethod(options.Deserialize<LoraOptions>(Json) ?? new LoraOptions()),
+                "unilora" => new UniLoraMethod(options.Deserialize<UniLoraOptions>(Json) ?? new UniLoraOptions()),
                 _ => throw new BadInputException($"adapter method '{name}' is not known to this build (known: {string.Join(", ", Names)})."),
             };
         }

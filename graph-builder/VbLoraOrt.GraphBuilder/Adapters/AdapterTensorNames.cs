@@ -20,4 +20,7 @@ public static class AdapterTensorNames
 
     /// <summary>LoRA's B of module <paramref name="path"/>: <c>[out, r]</c> (unscaled; the graph applies α/r).</summary>
     public static string LoraB(string path) => $"lora_B.{path}";
+
+    /// <summary>Uni-LoRA's one trainable vector θ <c>[d]</c>.</summary>
+    public const string Theta = "unilora_theta_d";
 }

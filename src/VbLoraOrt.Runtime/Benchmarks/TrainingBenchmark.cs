@@ -4,7 +4,9 @@ using VbLoraOrt.GraphBuilder.AdapterFiles;
 using VbLoraOrt.GraphBuilder.Artifacts;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.GraphBuilder.Adapters;
 using VbLoraOrt.GraphBuilder.Adapters.Lora;
+using VbLoraOrt.GraphBuilder.Adapters.UniLora;
 using VbLoraOrt.GraphBuilder.Checkpoints;
 using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.Onnx;
@@ -231,25 +233,34 @@ public static class TrainingBenchmark
         // The stored form's size does not depend on the values; the initial ones stand in for trained ones.
         var summary = AdapterFile.Save(Path.Combine(workDirectory, "adapter" + AdapterFile.Extension), folder.Manifest,
             initial.Tensors.ToDictionary(t => t.Name, t => t.Values));
-        // LoRA r 8 on the same targets and head, prepared and saved the same way.
+        // The other methods on the same targets and head, prepared and saved the same way.
         const int loraRank = 8;
-        string loraFolder = Path.Combine(workDirectory, "artifacts-lora");
-        var lora = ArtifactBuilder.Prepare(new PrepareOptions
-        {
-            ModelPath = options.ModelPath,
-            OutputDirectory = loraFolder,
-            Method = new LoraMethod(new LoraOptions { Rank = loraRank, Alpha = 2 * loraRank }),
-            Targets = TargetSpec.FromNames(folder.Manifest.Targets.Select(t => t.Path)),
-            Task = new TaskOptions { Kind = folder.Manifest.Task.Kind, NumLabels = folder.Manifest.Task.NumLabels, Pooling = folder.Manifest.Task.Pooling },
-        });
-        var loraInitial = Checkpoint.Load(Path.Combine(loraFolder, ArtifactNames.InitialCheckpoint), lora.Identity);
-        var loraSummary = AdapterFile.Save(Path.Combine(workDirectory, "adapter-lora" + AdapterFile.Extension), lora,
-            loraInitial.Tensors.ToDictionary(t => t.Name, t => t.Values));
+        const int thetaLength = 4096;
         return
         [
             new AdapterSize("vblora (h 256, b 128, r 4, k 2; + head)", folder.Manifest.Counts.AdapterStored + folder.Manifest.Counts.Head, summary.FileBytes, Measured: true),
-            new AdapterSize($"LoRA r {loraRank} (A, B as F32; + head)", lora.Counts.AdapterStored + lora.Counts.Head, loraSummary.FileBytes, Measured: true),
+            OtherMethod(options, folder, workDirectory, $"unilora (d {thetaLength}, r 4; + head)",
+                new UniLoraMethod(new UniLoraOptions { ThetaLength = thetaLength, Rank = 4 })),
+            OtherMethod(options, folder, workDirectory, $"LoRA r {loraRank} (A, B as F32; + head)",
+                new LoraMethod(new LoraOptions { Rank = loraRank, Alpha = 2 * loraRank })),
         ];
+    }
+
+    static AdapterSize OtherMethod(BenchmarkOptions options, ArtifactFolder folder, string workDirectory, string description, IAdapterMethod method)
+    {
+        string directory = Path.Combine(workDirectory, "artifacts-" + method.Name);
+        var manifest = ArtifactBuilder.Prepare(new PrepareOptions
+        {
+            ModelPath = options.ModelPath,
+            OutputDirectory = directory,
+            Method = method,
+            Targets = TargetSpec.FromNames(folder.Manifest.Targets.Select(t => t.Path)),
+            Task = new TaskOptions { Kind = folder.Manifest.Task.Kind, NumLabels = folder.Manifest.Task.NumLabels, Pooling = folder.Manifest.Task.Pooling },
+        });
+        var initial = Checkpoint.Load(Path.Combine(directory, ArtifactNames.InitialCheckpoint), manifest.Identity);
+        var saved = AdapterFile.Save(Path.Combine(workDirectory, $"adapter-{method.Name}{AdapterFile.Extension}"), manifest,
+            initial.Tensors.ToDictionary(t => t.Name, t => t.Values));
+        return new AdapterSize(description, manifest.Counts.AdapterStored + manifest.Counts.Head, saved.FileBytes, Measured: true);
     }
 
     static StepProfileResult ProfileStep(BenchmarkOptions options, ArtifactFolder folder, Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log)

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.GraphBuilder.Differentiation;
 using VbLoraOrt.GraphBuilder.Discovery;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
@@ -108,6 +109,78 @@ public static class AdapterFixtures
     {
         Assert.AreEqual(a.Length, b.Length, "lengths differ");
         return a.Zip(b, (x, y) => Math.Abs(x - y)).DefaultIfEmpty(0f).Max();
+    }
+
+    /// <summary>
+    /// Trained-looking values of <paramref name="method"/> on <see cref="TinyModels.TwoLayerMlp"/> (8 → 16 → 8), and the
+    /// targets' factors both as the injected graph computes them (read back from ORT by name) and as the method computes them in C#.
+    /// </summary>
+    public static (Dictionary<string, float[]> Values, InjectedModel Injected, Dictionary<string, Tensor<float>> FromOrt, IReadOnlyList<LowRankFactors> FromCSharp)
+        FactorsBothWays(IAdapterMethod method, LinearModule[] targets)
+    {
+        var plan = method.Plan(targets);
+        var values = TrainedLooking(plan);
+        var injected = AdapterInjector.InjectWithInitializers(TinyModels.TwoLayerMlp(8, 16, 8), method, targets, values);
+        ExposeAsOutputs(injected.Model, injected.Factors.SelectMany(f => new[] { f.A, f.B }).ToArray());
+        return (values, injected, OrtRunner.Run(injected.Model, Input(2, 8)), method.ComputeFactors(plan, values));
+    }
+
+    /// <summary>
+    /// Injects trained-looking values of <paramref name="method"/> into <see cref="TinyModels.TwoLayerMlp"/> (8 → 16 → 8),
+    /// merges the same values into the base weights, and checks both give the same output (≤ 1e-4) with the base's nodes.
+    /// </summary>
+    public static void CheckMergeMatchesAdapter(IAdapterMethod method, LinearModule[] targets)
+    {
+        var baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
+        var plan = method.Plan(targets);
+        var values = TrainedLooking(plan, seed: 5);
+        var adapted = AdapterInjector.InjectWithInitializers(baseModel, method, targets, values).Model;
+        var merged = VbLoraOrt.GraphBuilder.Merge.AdapterMerger.Merge(baseModel, method.ComputeFactors(plan, values));
+
+        var input = Input(6, 8);
+        Assert.IsLessThanOrEqualTo(1e-4f, OrtRunner.MaxAbsDiff(OrtRunner.Run(adapted, input)["y"], OrtRunner.Run(merged, input)["y"]));
+        Assert.AreEqual(baseModel.Graph.Node.Count, merged.Graph.Node.Count, "merged: the base graph, weights changed");
+    }
+
+    /// <summary>
+    /// Differentiates Σ y² of <see cref="TinyModels.TwoLayerMlp"/> (8 → 16 → 8) with <paramref name="method"/> on
+    /// <paramref name="targets"/> (parameters as graph inputs, trained-looking values times <paramref name="valueScale"/>)
+    /// and checks the gradient against central differences along three random directions.
+    /// </summary>
+    public static void CheckGradients(IAdapterMethod method, LinearModule[] targets, float valueScale)
+    {
+        var injected = AdapterInjector.InjectWithGraphInputs(TinyModels.TwoLayerMlp(8, 16, 8), method, targets);
+        var model = injected.Model;
+        var e = new GraphEmitter(model.Graph, "loss");
+        e.OpNamed("ReduceSum", [e.Op("Mul", ["y", "y"])], ["loss"], Attr.Int("keepdims", 0));
+        model.Graph.Output.Clear();
+        model.Graph.Output.Add(ValueInfos.Float("loss"));
+        var plan = injected.Plan;
+        var gradients = ReverseDifferentiator.Differentiate(model, "loss", plan.Parameters.Select(p => p.Name).ToList());
+        ExposeAsOutputs(model, plan.Parameters.Select(p => gradients.Gradients[p.Name]).ToArray());
+
+        var values = TrainedLooking(plan, seed: 9).ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v * valueScale).ToArray());
+        Dictionary<string, object> Feeds(Dictionary<string, float[]> v)
+        {
+            var feeds = Input(5, 8);
+            foreach (var p in plan.Parameters)
+                feeds[p.Name] = new DenseTensor<float>(v[p.Name], p.Shape.Select(d => (int)d).ToArray());
+            return feeds;
+        }
+        var outputs = OrtRunner.Run(model, Feeds(values));
+
+        var random = new Random(3);
+        for (int direction = 0; direction < 3; direction++)
+        {
+            var d = plan.Parameters.ToDictionary(p => p.Name, p => Enumerable.Range(0, (int)p.ElementCount).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());
+            double analytic = plan.Parameters.Sum(p => Flat(outputs[gradients.Gradients[p.Name]]).Zip(d[p.Name], (g, x) => (double)g * x).Sum());
+            const float step = 1e-2f;
+            double Loss(float sign) => OrtRunner.Run(model, Feeds(values.ToDictionary(kv => kv.Key,
+                kv => kv.Value.Zip(d[kv.Key], (v, x) => v + sign * step * x).ToArray())))["loss"].GetValue(0);
+            double numeric = (Loss(1) - Loss(-1)) / (2 * step);
+            Assert.IsTrue(Math.Abs(analytic) > 1e-3, $"direction {direction}: the gradient is ~0, the check would prove nothing");
+            Assert.AreEqual(numeric, analytic, 1e-2 * Math.Max(1, Math.Abs(numeric)), $"direction {direction}");
+        }
     }
 
     /// <summary>True when every node input is produced by an earlier node, an initializer or a graph input.</summary>

@@ -1,10 +1,7 @@
-using Microsoft.ML.OnnxRuntime.Tensors;
 using VbLoraOrt.GraphBuilder;
 using VbLoraOrt.GraphBuilder.Adapters;
 using VbLoraOrt.GraphBuilder.Adapters.Lora;
-using VbLoraOrt.GraphBuilder.Differentiation;
 using VbLoraOrt.GraphBuilder.Discovery;
-using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 
@@ -33,13 +30,7 @@ public sealed class LoraMethodTests
     [TestMethod]
     public void Factors_FromOrtAndFromCSharp_AreAAndScaledB()
     {
-        var plan = Method.Plan(Targets);
-        var values = AdapterFixtures.TrainedLooking(plan);
-        var injected = AdapterInjector.InjectWithInitializers(TinyModels.TwoLayerMlp(8, 16, 8), Method, Targets, values);
-        AdapterFixtures.ExposeAsOutputs(injected.Model, injected.Factors.SelectMany(f => new[] { f.A, f.B }).ToArray());
-
-        var fromOrt = OrtRunner.Run(injected.Model, AdapterFixtures.Input(2, 8));
-        var fromCSharp = Method.ComputeFactors(plan, values);
+        var (values, injected, fromOrt, fromCSharp) = AdapterFixtures.FactorsBothWays(Method, Targets);
 
         foreach (var (f, computed) in injected.Factors.Zip(fromCSharp))
         {
@@ -76,55 +67,11 @@ public sealed class LoraMethodTests
     }
 
     [TestMethod]
-    public void Merge_WhenTrained_MatchesAdapterOutput()
-    {
-        var baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
-        var plan = Method.Plan(Targets);
-        var values = AdapterFixtures.TrainedLooking(plan, seed: 5);
-        var adapted = AdapterInjector.InjectWithInitializers(baseModel, Method, Targets, values).Model;
-        var merged = AdapterMerger.Merge(baseModel, Method.ComputeFactors(plan, values));
-
-        var input = AdapterFixtures.Input(6, 8);
-        Assert.IsLessThanOrEqualTo(1e-4f, OrtRunner.MaxAbsDiff(OrtRunner.Run(adapted, input)["y"], OrtRunner.Run(merged, input)["y"]));
-        Assert.AreEqual(baseModel.Graph.Node.Count, merged.Graph.Node.Count, "merged: the base graph, weights changed");
-    }
+    public void Merge_WhenTrained_MatchesAdapterOutput() => AdapterFixtures.CheckMergeMatchesAdapter(Method, Targets);
 
     [TestMethod]
-    public void Gradients_OfAAndB_MatchDirectionalFiniteDifferences()
-    {
-        // loss = Σ y² of the MLP with LoRA on both layers (the second behind a tanh); A and B are graph inputs.
-        var injected = AdapterInjector.InjectWithGraphInputs(TinyModels.TwoLayerMlp(8, 16, 8), Method, Targets);
-        var model = injected.Model;
-        var e = new GraphEmitter(model.Graph, "loss");
-        e.OpNamed("ReduceSum", [e.Op("Mul", ["y", "y"])], ["loss"], Attr.Int("keepdims", 0));
-        model.Graph.Output.Clear();
-        model.Graph.Output.Add(ValueInfos.Float("loss"));
-        var plan = injected.Plan;
-        var gradients = ReverseDifferentiator.Differentiate(model, "loss", plan.Parameters.Select(p => p.Name).ToList());
-        AdapterFixtures.ExposeAsOutputs(model, plan.Parameters.Select(p => gradients.Gradients[p.Name]).ToArray());
-
-        var values = AdapterFixtures.TrainedLooking(plan, seed: 9).ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v * 0.3f).ToArray());
-        Dictionary<string, object> Feeds(Dictionary<string, float[]> v)
-        {
-            var feeds = AdapterFixtures.Input(5, 8);
-            foreach (var p in plan.Parameters)
-                feeds[p.Name] = new DenseTensor<float>(v[p.Name], p.Shape.Select(d => (int)d).ToArray());
-            return feeds;
-        }
-        var outputs = OrtRunner.Run(model, Feeds(values));
-
-        var random = new Random(3);
-        for (int direction = 0; direction < 3; direction++)
-        {
-            var d = plan.Parameters.ToDictionary(p => p.Name, p => Enumerable.Range(0, (int)p.ElementCount).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());
-            double analytic = plan.Parameters.Sum(p => AdapterFixtures.Flat(outputs[gradients.Gradients[p.Name]]).Zip(d[p.Name], (g, x) => (double)g * x).Sum());
-            const float step = 1e-2f;
-            double Loss(float sign) => OrtRunner.Run(model, Feeds(values.ToDictionary(kv => kv.Key,
-                kv => kv.Value.Zip(d[kv.Key], (v, x) => v + sign * step * x).ToArray())))["loss"].GetValue(0);
-            double numeric = (Loss(1) - Loss(-1)) / (2 * step);
-            Assert.AreEqual(numeric, analytic, 1e-2 * Math.Max(1, Math.Abs(numeric)), $"direction {direction}");
-        }
-    }
+    public void Gradients_OfAAndB_MatchDirectionalFiniteDifferences() =>
+        AdapterFixtures.CheckGradients(Method, Targets, valueScale: 0.3f);
 
     [TestMethod]
     public void AdapterMethods_RecreatesLoraFromItsManifestOptions()
