@@ -1,8 +1,13 @@
 using System.Diagnostics;
+using VbLoraOrt.GraphBuilder;
 using VbLoraOrt.GraphBuilder.AdapterFiles;
 using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.GraphBuilder.Adapters.Lora;
+using VbLoraOrt.GraphBuilder.Adapters.UniLora;
 using VbLoraOrt.GraphBuilder.Artifacts;
 using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Runs;
@@ -31,7 +36,12 @@ public sealed class FileFuzzTests
     public void Readers_OnMutatedFiles_ReturnValidResultOrBadInputError()
     {
         var clock = Stopwatch.StartNew();
-        var formats = new[] { OnnxModelFormat(), CheckpointFormat(), AdapterFormat(), ManifestFormat(), JsonLinesFormat(), CsvFormat(), VocabFormat() };
+        var formats = new[]
+        {
+            OnnxModelFormat(), CheckpointFormat(), AdapterFormat(), OtherMethodAdapterFormat(new LoraMethod(new LoraOptions { Rank = 1 })),
+            OtherMethodAdapterFormat(new UniLoraMethod(new UniLoraOptions { ThetaLength = 512, Rank = 1 })),
+            ManifestFormat(), JsonLinesFormat(), CsvFormat(), VocabFormat(),
+        };
         foreach (var format in formats)
             format.Read(Place(format, format.Valid)); // the unmutated file reads
 
@@ -133,6 +143,23 @@ public sealed class FileFuzzTests
         string path = Path.Combine(PreparedArtifacts.NewFolder("vblora-fuzz-adapter-src"), "adapter.safetensors");
         AdapterFile.Save(path, folder.Manifest, values);
         return new Format("adapter", File.ReadAllBytes(path), "adapter.safetensors", p => AdapterFile.Load(p));
+    }
+
+    // An adapter of another method (its stored form differs): MiniLM artifacts prepared with it, initial values.
+    static Format OtherMethodAdapterFormat(IAdapterMethod method)
+    {
+        var manifest = ArtifactBuilder.Prepare(new PrepareOptions
+        {
+            ModelPath = RealModel.ModelPath,
+            OutputDirectory = PreparedArtifacts.NewFolder($"vblora-fuzz-{method.Name}"),
+            Method = method,
+            Targets = TargetSpec.FromNames(["query", "value"]),
+            Task = new TaskOptions { NumLabels = 2 },
+        });
+        var values = manifest.Trainables.ToDictionary(t => t.Name, t => new SeededRandom(5, t.Name).Normal(t.ElementCount, 0.1));
+        string path = Path.Combine(PreparedArtifacts.NewFolder($"vblora-fuzz-{method.Name}-src"), "adapter.safetensors");
+        AdapterFile.Save(path, manifest, values);
+        return new Format($"{method.Name} file", File.ReadAllBytes(path), "adapter.safetensors", p => AdapterFile.Load(p));
     }
 
     // The manifest in a folder whose other files exist; reading opens the folder and uses what the runner and export use.
