@@ -12,7 +12,8 @@ static class ExportCommand
         var run = new Option<string>("--run") { Description = "Run folder written by `vblora-run train` (its last checkpoint is exported).", Required = true };
         var adapter = new Option<string?>("--adapter") { Description = "Write the adapter in its stored form (safetensors, PEFT key names)." };
         var merged = new Option<string?>("--merged") { Description = "Write the base model with the adapter folded into its weights, plus the head." };
-        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, adapter, merged };
+        var taskOnly = new Option<bool>("--task-output-only") { Description = "Merged model: keep only the task output and compute only what it reads (with CLS pooling the last layer runs at the first token only: faster than the base)." };
+        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, adapter, merged, taskOnly };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
             string? adapterPath = r.GetValue(adapter), mergedPath = r.GetValue(merged);
@@ -26,7 +27,7 @@ static class ExportCommand
             }
             if (mergedPath != null)
             {
-                trained.ExportMerged(mergedPath);
+                trained.ExportMerged(mergedPath, r.GetValue(taskOnly));
                 output.WriteLine($"merged model: {mergedPath}");
             }
             return ExitCodes.Ok;

@@ -37,9 +37,15 @@ public static class MergedModelExporter
     /// <param name="manifest">Its manifest.</param>
     /// <param name="values">Every trainable tensor by name (adapter and head), row-major; extra entries are ignored.</param>
     /// <param name="outPath">The merged model to write, e.g. <c>merged.onnx</c>.</param>
+    /// <param name="taskOutputOnly">
+    /// Keep only the task output (drop the base model's own outputs) and compute only what it reads: with CLS pooling
+    /// the last layer then runs at the first position only (<see cref="Pruning.PositionPruning"/>), an exact
+    /// rewrite that makes inference faster than the base model's. Default false: the base graph, unchanged.
+    /// </param>
     /// <exception cref="BadInputException">The folder's base model is missing or does not match the targets.</exception>
     /// <exception cref="ArgumentException">A head value is missing.</exception>
-    public static void Export(string artifactsDir, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values, string outPath)
+    public static void Export(string artifactsDir, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values, string outPath,
+        bool taskOutputOnly = false)
     {
         ArgumentNullException.ThrowIfNull(artifactsDir);
         ArgumentNullException.ThrowIfNull(manifest);
@@ -47,7 +53,7 @@ public static class MergedModelExporter
         ArgumentNullException.ThrowIfNull(outPath);
         var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
         Export(LoadBase(artifactsDir, manifest.BaseModel), method, method.Plan(manifest.Targets), manifest.Task, manifest.BaseModel,
-            values, manifest.Identity, outPath);
+            values, manifest.Identity, outPath, taskOutputOnly);
     }
 
     /// <summary>Merges a shipped adapter file into the base model of an artifact folder prepared for the same base model.</summary>
@@ -82,11 +88,12 @@ public static class MergedModelExporter
     }
 
     static void Export(OnnxModel baseModel, StoredAdapter adapter, string outPath) =>
-        Export(baseModel, adapter.CreateMethod(), adapter.Plan, adapter.Task, adapter.BaseModel, adapter.Parameters, adapter.ArtifactsIdentity, outPath);
+        Export(baseModel, adapter.CreateMethod(), adapter.Plan, adapter.Task, adapter.BaseModel, adapter.Parameters, adapter.ArtifactsIdentity, outPath,
+            taskOutputOnly: false);
 
     // The one path: fold the factors, append the head, save.
     static void Export(OnnxModel baseModel, IAdapterMethod method, AdapterPlan plan, TaskInfo task, BaseModelInfo info,
-        IReadOnlyDictionary<string, float[]> values, string identity, string outPath)
+        IReadOnlyDictionary<string, float[]> values, string identity, string outPath, bool taskOutputOnly)
     {
         var adapterValues = plan.Parameters.Where(p => values.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => values[p.Name]);
         OnnxModel merged = AdapterMerger.Merge(baseModel, method.ComputeFactors(plan, adapterValues));
@@ -95,8 +102,16 @@ public static class MergedModelExporter
         if (NeedsMask(options) && merged.Graph.Input.All(i => i.Name != info.AttentionMaskInput))
             throw new BadInputException(
                 $"{baseModel.SourcePath}: the {task.Kind} head pools over '{info.AttentionMaskInput}', but the model has no such input (inputs: {string.Join(", ", merged.Graph.Input.Select(i => i.Name))}).");
-        TaskHead.Append(merged, options, info.OutputName, info.AttentionMaskInput, info.HiddenSize, withLoss: false, headAsInputs: false,
+        var head = TaskHead.Append(merged, options, info.OutputName, info.AttentionMaskInput, info.HiddenSize, withLoss: false, headAsInputs: false,
             seed: 0, HeadValues(options, values));
+        if (taskOutputOnly)
+        {
+            var output = merged.Graph.Output.Single(o => o.Name == head.OutputName);
+            merged.Graph.Output.Clear();
+            merged.Graph.Output.Add(output);
+            if (!Pruning.PositionPruning.Apply(merged).Changed)
+                Pruning.UnusedNodes.Remove(merged.Graph);
+        }
 
         Describe(merged.Proto, method.Name, identity, task);
         var replaced = DataFilesOf(outPath);

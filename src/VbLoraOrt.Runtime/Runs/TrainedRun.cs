@@ -41,10 +41,13 @@ public sealed class TrainedRun
     public AdapterFileSummary ExportAdapter(string path) =>
         AdapterFile.Save(path, Artifacts.Manifest with { Task = Task }, Values);
 
-    /// <summary>Writes the merged model (adapter folded into the weights, head appended) and its vocabulary beside it.</summary>
-    public void ExportMerged(string path)
+    /// <summary>
+    /// Writes the merged model (adapter folded into the weights, head appended) and its vocabulary beside it;
+    /// <paramref name="taskOutputOnly"/>: only the task output, computing only what it reads.
+    /// </summary>
+    public void ExportMerged(string path, bool taskOutputOnly = false)
     {
-        MergedModelExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, Values, path);
+        MergedModelExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, Values, path, taskOutputOnly);
         string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
         if (!File.Exists(vocab))
             VbLoraOrt.Onnx.AtomicFile.WriteAllBytes(vocab, File.ReadAllBytes(Artifacts.Vocab));

@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using VbLoraOrt.GraphBuilder.Adapters.VbLora;
 using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
@@ -106,6 +107,27 @@ public sealed class MiniLmPositionPruningTests
         var pruned = Run(_pruned, ArtifactNames.EvalModel);
 
         Assert.IsLessThanOrEqualTo(1e-5, RelativeError(whole[ArtifactNames.Logits], pruned[ArtifactNames.Logits]));
+    }
+
+    [TestMethod]
+    public void MergedExport_TaskOutputOnly_GivesTheSameLogitsWithFewerFlops()
+    {
+        var values = Feeds().Where(f => _manifest.Trainables.Any(t => t.Name == f.Name))
+            .ToDictionary(f => f.Name, f => f.AsTensor<float>().ToArray());
+        string whole = Path.Combine(PreparedArtifacts.NewFolder("vblora-merged-whole"), "model.onnx");
+        string taskOnly = Path.Combine(PreparedArtifacts.NewFolder("vblora-merged-task"), "model.onnx");
+
+        MergedModelExporter.Export(_pruned, _manifest, values, whole);
+        MergedModelExporter.Export(_pruned, _manifest, values, taskOnly, taskOutputOnly: true);
+
+        var inputs = RealModel.Batch(RealModel.EightSentences);
+        var expected = OrtRunner.RunFile(whole, inputs, ArtifactNames.Logits)[ArtifactNames.Logits];
+        var actual = OrtRunner.RunFile(taskOnly, inputs, ArtifactNames.Logits)[ArtifactNames.Logits];
+        Assert.IsLessThanOrEqualTo(1e-5f, OrtRunner.MaxAbsDiff(expected, actual));
+        var taskModel = OnnxModel.Load(taskOnly);
+        CollectionAssert.AreEqual(new[] { ArtifactNames.Logits }, taskModel.Graph.Output.Select(o => o.Name).ToArray());
+        var dims = new Dictionary<string, long> { ["batch"] = 16, ["sequence"] = 128 };
+        Assert.IsLessThan(0.9 * MatMulFlops.Count(OnnxModel.Load(whole), dims).Flops, MatMulFlops.Count(taskModel, dims).Flops);
     }
 
     [TestMethod]
