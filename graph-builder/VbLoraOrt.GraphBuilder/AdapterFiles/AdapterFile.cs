@@ -95,9 +95,9 @@ public static class AdapterFile
         if (meta.Task.Kind == TaskKind.Classify)
         {
             int hidden = meta.BaseModel.HiddenSize, labels = meta.Task.NumLabels;
-            var weight = VbLoraStoredForm.Floats(stored.Take(StoredTensorNames.HeadWeight, "F32", [labels, hidden]));
+            var weight = stored.Take(StoredTensorNames.HeadWeight, "F32", [labels, hidden]).Floats();
             values[TaskHead.WeightName] = Transpose(weight, labels, hidden);                       // [hidden, labels]
-            values[TaskHead.BiasName] = VbLoraStoredForm.Floats(stored.Take(StoredTensorNames.HeadBias, "F32", [labels]));
+            values[TaskHead.BiasName] = stored.Take(StoredTensorNames.HeadBias, "F32", [labels]).Floats();
         }
         stored.RequireAllTaken();
         return new StoredAdapter
@@ -163,9 +163,9 @@ public static class AdapterFile
 
     static SafeTensor HeadTensor(TrainableTensor t, float[] values) => t.Name switch
     {
-        TaskHead.WeightName => new(StoredTensorNames.HeadWeight, "F32", [t.Shape[1], t.Shape[0]],
-            VbLoraStoredForm.FloatBytes(Transpose(values, (int)t.Shape[0], (int)t.Shape[1]))),       // [labels, hidden]
-        TaskHead.BiasName => new(StoredTensorNames.HeadBias, "F32", t.Shape, VbLoraStoredForm.FloatBytes(values)),
+        TaskHead.WeightName => SafeTensor.F32(StoredTensorNames.HeadWeight, [t.Shape[1], t.Shape[0]],
+            Transpose(values, (int)t.Shape[0], (int)t.Shape[1])),                                    // [labels, hidden]
+        TaskHead.BiasName => SafeTensor.F32(StoredTensorNames.HeadBias, t.Shape, values),
         _ => throw new NotSupportedException($"head tensor '{t.Name}' has no place in the adapter file."),
     };
 

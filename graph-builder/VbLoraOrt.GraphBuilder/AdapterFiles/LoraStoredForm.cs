@@ -16,8 +16,8 @@ internal static class LoraStoredForm
         var tensors = new List<SafeTensor>();
         foreach (var t in plan.Targets)
         {
-            tensors.Add(new(StoredTensorNames.LoraA(t.Path), "F32", [method.Options.Rank, t.InFeatures], VbLoraStoredForm.FloatBytes(values[AdapterTensorNames.LoraA(t.Path)])));
-            tensors.Add(new(StoredTensorNames.LoraB(t.Path), "F32", [t.OutFeatures, method.Options.Rank], VbLoraStoredForm.FloatBytes(values[AdapterTensorNames.LoraB(t.Path)])));
+            tensors.Add(SafeTensor.F32(StoredTensorNames.LoraA(t.Path), [method.Options.Rank, t.InFeatures], values[AdapterTensorNames.LoraA(t.Path)]));
+            tensors.Add(SafeTensor.F32(StoredTensorNames.LoraB(t.Path), [t.OutFeatures, method.Options.Rank], values[AdapterTensorNames.LoraB(t.Path)]));
         }
         return tensors;
     }
@@ -28,17 +28,9 @@ internal static class LoraStoredForm
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var t in plan.Targets)
         {
-            values[AdapterTensorNames.LoraA(t.Path)] = Finite(stored, StoredTensorNames.LoraA(t.Path),
-                VbLoraStoredForm.Floats(stored.Take(StoredTensorNames.LoraA(t.Path), "F32", [method.Options.Rank, t.InFeatures])));
-            values[AdapterTensorNames.LoraB(t.Path)] = Finite(stored, StoredTensorNames.LoraB(t.Path),
-                VbLoraStoredForm.Floats(stored.Take(StoredTensorNames.LoraB(t.Path), "F32", [t.OutFeatures, method.Options.Rank])));
+            values[AdapterTensorNames.LoraA(t.Path)] = stored.TakeFiniteFloats(StoredTensorNames.LoraA(t.Path), [method.Options.Rank, t.InFeatures]);
+            values[AdapterTensorNames.LoraB(t.Path)] = stored.TakeFiniteFloats(StoredTensorNames.LoraB(t.Path), [t.OutFeatures, method.Options.Rank]);
         }
         return values;
-    }
-
-    static float[] Finite(StoredTensors stored, string key, float[] values)
-    {
-        int bad = Array.FindIndex(values, v => !float.IsFinite(v));
-        return bad < 0 ? values : throw stored.Bad($"tensor '{key}' holds a non-finite value ({values[bad]}) at element {bad}");
     }
 }

@@ -11,7 +11,15 @@ namespace VbLoraOrt.GraphBuilder.AdapterFiles;
 /// <param name="DType">safetensors dtype code.</param>
 /// <param name="Shape">Dimensions.</param>
 /// <param name="Data">Raw bytes, row-major.</param>
-public sealed record SafeTensor(string Name, string DType, long[] Shape, byte[] Data);
+public sealed record SafeTensor(string Name, string DType, long[] Shape, byte[] Data)
+{
+    /// <summary>An F32 tensor of <paramref name="values"/> (little-endian, as safetensors and every platform .NET runs on here).</summary>
+    public static SafeTensor F32(string name, long[] shape, ReadOnlySpan<float> values) =>
+        new(name, "F32", shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values).ToArray());
+
+    /// <summary>The values of an F32 tensor.</summary>
+    public float[] Floats() => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Data).ToArray();
+}
 
 /// <summary>
 /// Reads and writes the safetensors format (8-byte little-endian header size, JSON header with dtype, shape and

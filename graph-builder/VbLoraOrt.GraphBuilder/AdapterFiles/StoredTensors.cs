@@ -32,6 +32,14 @@ internal sealed class StoredTensors
         return tensor;
     }
 
+    /// <summary>The values of F32 tensor <paramref name="key"/> of <paramref name="shape"/>, which must all be finite.</summary>
+    public float[] TakeFiniteFloats(string key, long[] shape)
+    {
+        float[] values = Take(key, "F32", shape).Floats();
+        int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+        return bad < 0 ? values : throw Bad($"tensor '{key}' holds a non-finite value ({values[bad]}) at element {bad}");
+    }
+
     /// <summary>Throws when a tensor was never taken.</summary>
     public void RequireAllTaken()
     {

@@ -10,14 +10,8 @@ namespace VbLoraOrt.GraphBuilder.AdapterFiles;
 internal static class UniLoraStoredForm
 {
     public static List<SafeTensor> Encode(UniLoraMethod method, IReadOnlyDictionary<string, float[]> values) =>
-        [new(StoredTensorNames.Theta, "F32", [method.Options.ThetaLength], VbLoraStoredForm.FloatBytes(values[AdapterTensorNames.Theta]))];
+        [SafeTensor.F32(StoredTensorNames.Theta, [method.Options.ThetaLength], values[AdapterTensorNames.Theta])];
 
-    public static Dictionary<string, float[]> Decode(UniLoraMethod method, StoredTensors stored)
-    {
-        float[] theta = VbLoraStoredForm.Floats(stored.Take(StoredTensorNames.Theta, "F32", [method.Options.ThetaLength]));
-        int bad = Array.FindIndex(theta, v => !float.IsFinite(v));
-        if (bad >= 0)
-            throw stored.Bad($"tensor '{StoredTensorNames.Theta}' holds a non-finite value ({theta[bad]}) at element {bad}");
-        return new Dictionary<string, float[]>(StringComparer.Ordinal) { [AdapterTensorNames.Theta] = theta };
-    }
+    public static Dictionary<string, float[]> Decode(UniLoraMethod method, StoredTensors stored) =>
+        new(StringComparer.Ordinal) { [AdapterTensorNames.Theta] = stored.TakeFiniteFloats(StoredTensorNames.Theta, [method.Options.ThetaLength]) };
 }

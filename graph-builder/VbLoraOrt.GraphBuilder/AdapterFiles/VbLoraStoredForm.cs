@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using VbLoraOrt.GraphBuilder.Adapters;
 using VbLoraOrt.GraphBuilder.Adapters.VbLora;
 
@@ -27,7 +26,7 @@ internal static class VbLoraStoredForm
         var o = method.Options;
         var tensors = new List<SafeTensor>
         {
-            new(StoredTensorNames.VectorBank, "F32", [o.NumVectors, o.VectorLength], FloatBytes(values[AdapterTensorNames.VectorBank])),
+            SafeTensor.F32(StoredTensorNames.VectorBank, [o.NumVectors, o.VectorLength], values[AdapterTensorNames.VectorBank]),
         };
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
@@ -35,7 +34,7 @@ internal static class VbLoraStoredForm
             int rows = checked((int)(parameter.ElementCount / o.NumVectors));
             var (indices, weights) = TopK(values[parameter.Name], rows, o.NumVectors, o.TopK, method.IndexBytes);
             tensors.Add(new(StoredTensorNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK], indices));
-            tensors.Add(new(StoredTensorNames.TopKWeights(key), "F32", [.. lead, o.TopK - 1], FloatBytes(weights)));
+            tensors.Add(SafeTensor.F32(StoredTensorNames.TopKWeights(key), [.. lead, o.TopK - 1], weights));
         }
         return tensors;
     }
@@ -46,14 +45,14 @@ internal static class VbLoraStoredForm
         var o = method.Options;
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal)
         {
-            [AdapterTensorNames.VectorBank] = Floats(stored.Take(StoredTensorNames.VectorBank, "F32", [o.NumVectors, o.VectorLength])),
+            [AdapterTensorNames.VectorBank] = stored.Take(StoredTensorNames.VectorBank, "F32", [o.NumVectors, o.VectorLength]).Floats(),
         };
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
             long[] lead = parameter.Shape[..^1];
             var indices = stored.Take(StoredTensorNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK]);
             var weights = stored.Take(StoredTensorNames.TopKWeights(key), "F32", [.. lead, o.TopK - 1]);
-            values[parameter.Name] = Logits(stored, indices, Floats(weights), lead, o.NumVectors, o.TopK, method.IndexBytes);
+            values[parameter.Name] = Logits(stored, indices, weights.Floats(), lead, o.NumVectors, o.TopK, method.IndexBytes);
         }
         return values;
     }
@@ -156,10 +155,4 @@ internal static class VbLoraStoredForm
         2 => BinaryPrimitives.ReadInt16LittleEndian(source),
         _ => BinaryPrimitives.ReadInt32LittleEndian(source),
     };
-
-    /// <summary>Little-endian F32 bytes (safetensors is little-endian, as is every platform .NET runs on here).</summary>
-    public static byte[] FloatBytes(ReadOnlySpan<float> values) => MemoryMarshal.AsBytes(values).ToArray();
-
-    /// <summary>The values of an F32 tensor.</summary>
-    public static float[] Floats(SafeTensor tensor) => MemoryMarshal.Cast<byte, float>(tensor.Data).ToArray();
 }

@@ -74,7 +74,7 @@ public sealed class AdapterFileTests
         var tensors = ReadTensors(path);
         int h = MiniLmArtifacts.Options.NumVectors, k = MiniLmArtifacts.Options.TopK;
 
-        CollectionAssert.AreEqual(VbLoraStoredForm.FloatBytes(values[AdapterTensorNames.VectorBank]), tensors[StoredTensorNames.VectorBank].Data, "bank as is");
+        CollectionAssert.AreEqual(values[AdapterTensorNames.VectorBank], tensors[StoredTensorNames.VectorBank].Floats(), "bank as is");
         int rowsChecked = 0;
         foreach (var target in Manifest.Targets)
             foreach (var (name, key) in new[] { (AdapterTensorNames.LogitsA(target.Path), StoredTensorNames.LogitsA(target.Path)),
@@ -85,7 +85,7 @@ public sealed class AdapterFileTests
                 Assert.AreEqual("U8", indices.DType, key);
                 CollectionAssert.AreEqual(lead.Append(k).ToArray(), indices.Shape, key);
                 CollectionAssert.AreEqual(lead.Append(k - 1).ToArray(), weights.Shape, key);
-                float[] stored = VbLoraStoredForm.Floats(weights);
+                float[] stored = weights.Floats();
                 for (int row = 0; row < values[name].Length / h; row++, rowsChecked++)
                 {
                     var logits = values[name].AsSpan(row * h, h);
@@ -218,7 +218,7 @@ public sealed class AdapterFileTests
         var adapter = AdapterFile.Load(path);
 
         CollectionAssert.AreEqual(new long[] { labels, hidden }, stored.Shape, "[labels, hidden] like torch Linear.weight");
-        float[] torch = VbLoraStoredForm.Floats(stored), graph = values[TaskHead.WeightName];     // graph: [hidden, labels]
+        float[] torch = stored.Floats(), graph = values[TaskHead.WeightName];     // graph: [hidden, labels]
         Assert.AreEqual(graph[5 * labels + 2], torch[2 * hidden + 5], "element (hidden 5, label 2)");
         CollectionAssert.AreEqual(graph, adapter.Parameters[TaskHead.WeightName], "restored in graph layout");
         CollectionAssert.AreEqual(values[TaskHead.BiasName], adapter.Parameters[TaskHead.BiasName]);
