@@ -1,5 +1,5 @@
 using System.CommandLine;
-using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Cli;
 
 namespace VbLoraOrt.GraphBuilder.Cli;
 

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using VbLoraOrt.GraphBuilder.CommandLine;
-using VbLoraOrt.GraphBuilder.Discovery;
-using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.Adapters.Discovery;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.GraphBuilder.Cli;

@@ -1,10 +1,11 @@
 using System.CommandLine;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.Lora;
-using VbLoraOrt.GraphBuilder.Adapters.UniLora;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.CommandLine;
 using VbLoraOrt.GraphBuilder.Tasks;
 
 namespace VbLoraOrt.GraphBuilder.Cli;

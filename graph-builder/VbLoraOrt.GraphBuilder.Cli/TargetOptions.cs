@@ -1,5 +1,5 @@
 using System.CommandLine;
-using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.Adapters.Targeting;
 
 namespace VbLoraOrt.GraphBuilder.Cli;
 

@@ -1,15 +1,14 @@
 using System.CommandLine;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.Lora;
-using VbLoraOrt.GraphBuilder.Adapters.UniLora;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.CommandLine;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
-using VbLoraOrt.ModelStore;
-using VbLoraOrt.Onnx;
+using VbLoraOrt.Runner.Demo;
 using VbLoraOrt.Runtime.Runs;
 
 namespace VbLoraOrt.Runner;
@@ -59,9 +58,9 @@ static class DemoCommand
     static int Run(DemoMethod demo, long steps, int batchSize, int maxLength, bool baseline, string? dataDir, string outDir, TextWriter output,
         CancellationToken cancel)
     {
-        dataDir ??= SampleFolder();
+        dataDir ??= DemoData.SpamAssassinFolder;
         string trainFile = Path.Combine(dataDir, "train.jsonl"), testFile = Path.Combine(dataDir, "test.jsonl");
-        var model = MiniLmStore.Ensure();
+        var model = DemoModel.Ensure();
         output.WriteLine($"model: {model.ModelPath}");
         string artifacts = Path.Combine(outDir, "artifacts");
         var manifest = ArtifactBuilder.Prepare(new PrepareOptions
@@ -128,7 +127,4 @@ static class DemoCommand
         LossCurve.Write(new RunFolder(runDir));
         return summary;
     }
-
-    static string SampleFolder() => RepositoryFolders.SpamAssassinSample
-        ?? throw new BadInputException("the SpamAssassin sample (tools/data/spamassassin) was not found above this program; pass --data DIR.");
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Cli;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Runtime.Sessions;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Cli;
 using VbLoraOrt.Runtime.Runs;
 
 namespace VbLoraOrt.Runner;

@@ -1,3 +1,4 @@
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Runs;
 
 namespace VbLoraOrt.Runner;

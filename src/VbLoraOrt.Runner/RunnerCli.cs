@@ -1,5 +1,5 @@
 using System.CommandLine;
-using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Cli;
 
 namespace VbLoraOrt.Runner;
 
@@ -19,7 +19,6 @@ public static class RunnerCli
             ExportCommand.Create(output, error),
             InferCommand.Create(output, error),
             DemoCommand.Create(output, error, cancel),
-            BenchCommand.Create(output, error, cancel),
         };
         return CliHost.Run(Name, root, args, output, error);
     }

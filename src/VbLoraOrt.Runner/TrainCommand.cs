@@ -1,6 +1,7 @@
 using System.CommandLine;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Runtime.Sessions;

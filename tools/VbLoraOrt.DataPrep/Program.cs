@@ -1,6 +1,6 @@
 using VbLoraOrt.DataPrep;
 
-// vblora-data spamassassin [--out DIR]      regenerates tools/data/spamassassin/{train,test}.jsonl
+// vblora-data spamassassin [--out DIR]      regenerates src/VbLoraOrt.Runner/Demo/SpamAssassin/{train,test}.jsonl
 // vblora-data accent-table [--out FILE]     regenerates the tokenizer's accent-folding table
 const string Usage = "usage: vblora-data spamassassin [--out DIR] | vblora-data accent-table [--out FILE]";
 if (args.Length is not (1 or 3) || args.Length == 3 && args[1] != "--out")
@@ -19,7 +19,7 @@ try
             Console.WriteLine($"wrote {output}");
             return 0;
         case "spamassassin":
-            output ??= Path.Combine("tools", "data", "spamassassin");
+            output ??= Path.Combine("src", "VbLoraOrt.Runner", "Demo", "SpamAssassin");
             SpamAssassinSample.Write(output, Console.Out);
             return 0;
         default:

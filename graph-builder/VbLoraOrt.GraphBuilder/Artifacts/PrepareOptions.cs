@@ -1,6 +1,7 @@
-using VbLoraOrt.GraphBuilder.Adapters;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Differentiation.Pruning;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
 
 namespace VbLoraOrt.GraphBuilder.Artifacts;
@@ -39,7 +40,7 @@ public sealed class PrepareOptions
     public string HiddenStatesOutput { get; init; } = "last_hidden_state";
 
     /// <summary>
-    /// Compute only the positions the task reads (<see cref="Pruning.PositionPruning"/>): with CLS pooling the last
+    /// Compute only the positions the task reads (<see cref="PositionPruning"/>): with CLS pooling the last
     /// layer runs on the first token alone after its attention's keys and values. Exact; off only to compare.
     /// Default true.
     /// </summary>

@@ -1,7 +1,9 @@
 using Onnx;
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Merging;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Differentiation.Pruning;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
 
@@ -39,7 +41,7 @@ public static class MergedModelExporter
     /// <param name="outPath">The merged model to write, e.g. <c>merged.onnx</c>.</param>
     /// <param name="taskOutputOnly">
     /// Keep only the task output (drop the base model's own outputs) and compute only what it reads: with CLS pooling
-    /// the last layer then runs at the first position only (<see cref="Pruning.PositionPruning"/>), an exact
+    /// the last layer then runs at the first position only (<see cref="PositionPruning"/>), an exact
     /// rewrite that makes inference faster than the base model's. Default false: the base graph, unchanged.
     /// </param>
     /// <exception cref="BadInputException">The folder's base model is missing or does not match the targets.</exception>
@@ -66,7 +68,9 @@ public static class MergedModelExporter
         ArgumentNullException.ThrowIfNull(artifactsDir);
         ArgumentNullException.ThrowIfNull(adapter);
         ArgumentNullException.ThrowIfNull(outPath);
-        var manifest = ArtifactManifest.Load(Path.Combine(artifactsDir, ArtifactNames.Manifest));
+        string manifestPath = Path.Combine(artifactsDir, ArtifactNames.Manifest);
+        var manifest = ArtifactManifest.Load(manifestPath);
+        AdapterMethods.PlanOf(manifest, manifestPath);
         RequireSameBase(adapter, manifest.BaseModel.Sha256, $"the artifacts in {artifactsDir}");
         Export(LoadBase(artifactsDir, manifest.BaseModel), adapter, outPath);
     }
@@ -109,8 +113,8 @@ public static class MergedModelExporter
             var output = merged.Graph.Output.Single(o => o.Name == head.OutputName);
             merged.Graph.Output.Clear();
             merged.Graph.Output.Add(output);
-            if (!Pruning.PositionPruning.Apply(merged).Changed)
-                Pruning.UnusedNodes.Remove(merged.Graph);
+            if (!PositionPruning.Apply(merged).Changed)
+                UnusedNodes.Remove(merged.Graph);
         }
 
         Describe(merged.Proto, method.Name, identity, task);
@@ -152,7 +156,7 @@ public static class MergedModelExporter
         if (options.Kind != TaskKind.Classify)
             return null;
         var head = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (string name in new[] { TaskHead.WeightName, TaskHead.BiasName })
+        foreach (string name in new[] { ArtifactNames.HeadWeight, ArtifactNames.HeadBias })
             head[name] = values.TryGetValue(name, out float[]? v)
                 ? v
                 : throw new ArgumentException($"no value for head tensor '{name}'; a merged classifier needs the trained head.", nameof(values));

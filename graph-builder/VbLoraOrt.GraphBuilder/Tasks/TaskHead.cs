@@ -1,5 +1,6 @@
 using Onnx;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.GraphBuilder.Tasks;
@@ -26,12 +27,6 @@ public sealed record TaskGraph(
 /// </summary>
 public static class TaskHead
 {
-    /// <summary>Name of the classifier weight <c>[hidden, labels]</c>.</summary>
-    public const string WeightName = "head_classifier_weight";
-
-    /// <summary>Name of the classifier bias <c>[labels]</c>.</summary>
-    public const string BiasName = "head_classifier_bias";
-
     /// <summary>Adds the head to <paramref name="model"/>'s graph.</summary>
     /// <param name="model">Model whose graph holds <paramref name="hiddenStates"/> <c>[batch, seq, hidden]</c>.</param>
     /// <param name="options">Task options (validated here).</param>
@@ -61,20 +56,20 @@ public static class TaskHead
         int labels = options.NumLabels;
         var trainables = new List<TrainableTensor>
         {
-            new(WeightName, [hiddenSize, labels], ParameterGroups.Head),
-            new(BiasName, [labels], ParameterGroups.Head),
+            new(ArtifactNames.HeadWeight, [hiddenSize, labels], ParameterGroups.Head),
+            new(ArtifactNames.HeadBias, [labels], ParameterGroups.Head),
         };
         var init = new Dictionary<string, float[]>
         {
-            [WeightName] = values?[WeightName] ?? new SeededRandom(seed, WeightName).Normal((long)hiddenSize * labels, options.HeadInitStd),
-            [BiasName] = values?[BiasName] ?? new float[labels],
+            [ArtifactNames.HeadWeight] = values?[ArtifactNames.HeadWeight] ?? new SeededRandom(seed, ArtifactNames.HeadWeight).Normal((long)hiddenSize * labels, options.HeadInitStd),
+            [ArtifactNames.HeadBias] = values?[ArtifactNames.HeadBias] ?? new float[labels],
         };
         foreach (var t in trainables)
             Bind(model.Graph, e.Names, t, init[t.Name], headAsInputs);
 
         string pooled = options.Pooling == Pooling.Cls ? ClsPool(e, hidden) : MeanPool(e, opset, hidden, mask);
         string logits = e.Names.Reserve(ArtifactNames.Logits);
-        e.OpNamed("Add", [e.Op("MatMul", [pooled, WeightName]), BiasName], [logits]);
+        e.OpNamed("Add", [e.Op("MatMul", [pooled, ArtifactNames.HeadWeight]), ArtifactNames.HeadBias], [logits]);
         model.Graph.Output.Add(FloatValue(logits, "batch", labels));
 
         if (!withLoss)

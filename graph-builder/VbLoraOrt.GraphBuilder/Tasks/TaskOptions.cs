@@ -1,24 +1,6 @@
+using VbLoraOrt.Contracts.Artifacts;
+
 namespace VbLoraOrt.GraphBuilder.Tasks;
-
-/// <summary>What the fine-tuned model is for.</summary>
-public enum TaskKind
-{
-    /// <summary>Sequence classification (cross-entropy), or regression (MSE) with one label.</summary>
-    Classify,
-
-    /// <summary>Sentence embeddings trained with in-batch negatives (MultipleNegativesRankingLoss).</summary>
-    Embed,
-}
-
-/// <summary>How token states become one vector per sequence.</summary>
-public enum Pooling
-{
-    /// <summary>The first token's ([CLS]) state.</summary>
-    Cls,
-
-    /// <summary>The attention-masked mean of all token states.</summary>
-    Mean,
-}
 
 /// <summary>Task head and loss options, validated once by <see cref="Validate"/>.</summary>
 public sealed class TaskOptions

@@ -1,3 +1,5 @@
+using VbLoraOrt.Onnx;
+
 namespace VbLoraOrt.Runtime.Data;
 
 /// <summary>A data file row (or the file) is unusable. The message reads <c>file:line: what is wrong; what to do</c>.</summary>

@@ -1,4 +1,5 @@
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Text;
 
@@ -44,7 +45,9 @@ public sealed class ArtifactFolder
         ArgumentNullException.ThrowIfNull(directory);
         if (!System.IO.Directory.Exists(directory))
             throw new BadInputException($"{directory}: artifact folder not found. Create it with `vblora-graph prepare … --out {directory}`.");
-        var folder = new ArtifactFolder(directory, ArtifactManifest.Load(Path.Combine(directory, ArtifactNames.Manifest)));
+        string manifestPath = Path.Combine(directory, ArtifactNames.Manifest);
+        var folder = new ArtifactFolder(directory, ArtifactManifest.Load(manifestPath));
+        AdapterMethods.PlanOf(folder.Manifest, manifestPath);
         foreach (string file in new[] { folder.TrainingModel, folder.EvalModel, folder.OptimizerModel, folder.InitialCheckpoint })
             if (!File.Exists(file))
                 throw new BadInputException($"{file}: missing from the artifact folder; re-run `vblora-graph prepare`.");

@@ -1,4 +1,5 @@
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Training;
 

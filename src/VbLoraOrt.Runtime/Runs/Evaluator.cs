@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Sessions;
 using VbLoraOrt.Runtime.Training;

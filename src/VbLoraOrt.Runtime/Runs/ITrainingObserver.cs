@@ -1,3 +1,6 @@
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Onnx;
+
 namespace VbLoraOrt.Runtime.Runs;
 
 /// <summary>Receives a training run's progress (the runner shows it; tests record it).</summary>

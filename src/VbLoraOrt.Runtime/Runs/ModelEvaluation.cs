@@ -1,5 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;

@@ -1,4 +1,4 @@
-using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Sessions;
 

@@ -1,7 +1,8 @@
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Merge;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Runtime.Runs;
 

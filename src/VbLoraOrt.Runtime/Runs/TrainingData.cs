@@ -1,5 +1,4 @@
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Text;

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Checkpoints;
-using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Sessions;
@@ -142,7 +141,7 @@ public static class TrainingRun
     }
 
     // A checkpoint whose tensors do not fit the trainables is a bad file (exit code 1), not a bad command line.
-    static TrainingState CreateState(DeviceSessions device, GraphBuilder.Artifacts.ArtifactManifest manifest, Checkpoint checkpoint, string path)
+    static TrainingState CreateState(DeviceSessions device, ArtifactManifest manifest, Checkpoint checkpoint, string path)
     {
         try
         {

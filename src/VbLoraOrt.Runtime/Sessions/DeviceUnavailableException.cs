@@ -1,3 +1,5 @@
+using VbLoraOrt.Onnx;
+
 namespace VbLoraOrt.Runtime.Sessions;
 
 /// <summary>The requested execution device cannot be used with this build or on this machine.</summary>

@@ -39,7 +39,7 @@ public sealed class BatchTensor
         new(name, shape, null, values ?? throw new ArgumentNullException(nameof(values)), values.Length);
 
     /// <summary>An OrtValue over the host array (pinned, not copied); dispose it after the run.</summary>
-    internal OrtValue ToOrtValue() => _int64s is not null
+    public OrtValue ToOrtValue() => _int64s is not null
         ? OrtValue.CreateTensorValueFromMemory(_int64s, Shape)
         : OrtValue.CreateTensorValueFromMemory(_floats!, Shape);
 }

@@ -1,6 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.Runtime.Sessions;
+using VbLoraOrt.Contracts.Artifacts;
 
 namespace VbLoraOrt.Runtime.Training;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Sessions;
 
 namespace VbLoraOrt.Runtime.Training;

@@ -1,9 +1,8 @@
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Adapters;
 
@@ -218,10 +217,10 @@ public sealed class AdapterFileTests
         var adapter = AdapterFile.Load(path);
 
         CollectionAssert.AreEqual(new long[] { labels, hidden }, stored.Shape, "[labels, hidden] like torch Linear.weight");
-        float[] torch = stored.Floats(), graph = values[TaskHead.WeightName];     // graph: [hidden, labels]
+        float[] torch = stored.Floats(), graph = values[ArtifactNames.HeadWeight];     // graph: [hidden, labels]
         Assert.AreEqual(graph[5 * labels + 2], torch[2 * hidden + 5], "element (hidden 5, label 2)");
-        CollectionAssert.AreEqual(graph, adapter.Parameters[TaskHead.WeightName], "restored in graph layout");
-        CollectionAssert.AreEqual(values[TaskHead.BiasName], adapter.Parameters[TaskHead.BiasName]);
+        CollectionAssert.AreEqual(graph, adapter.Parameters[ArtifactNames.HeadWeight], "restored in graph layout");
+        CollectionAssert.AreEqual(values[ArtifactNames.HeadBias], adapter.Parameters[ArtifactNames.HeadBias]);
     }
 
     [TestMethod]

@@ -1,9 +1,9 @@
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.Lora;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;

@@ -1,9 +1,11 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.AdapterFiles;
@@ -51,7 +53,7 @@ public sealed class MiniLmArtifacts : IDisposable
             {
                 ParameterGroups.Bank => random.Uniform(t.ElementCount, -0.1, 0.1),
                 ParameterGroups.Logits => random.Normal(t.ElementCount, 1.0),
-                _ => random.Normal(t.ElementCount, t.Name == TaskHead.BiasName ? 0.1 : 0.5),
+                _ => random.Normal(t.ElementCount, t.Name == ArtifactNames.HeadBias ? 0.1 : 0.5),
             };
         });
 

@@ -1,4 +1,4 @@
-using VbLoraOrt.GraphBuilder.AdapterFiles;
+using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Tests.AdapterFiles;

@@ -1,9 +1,11 @@
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.Adapters.UniLora;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.AdapterFiles;

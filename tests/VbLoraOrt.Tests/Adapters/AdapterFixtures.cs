@@ -1,8 +1,9 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Differentiation;
-using VbLoraOrt.GraphBuilder.Discovery;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Merging;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Differentiation;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 
@@ -135,7 +136,7 @@ public static class AdapterFixtures
         var plan = method.Plan(targets);
         var values = TrainedLooking(plan, seed: 5);
         var adapted = AdapterInjector.InjectWithInitializers(baseModel, method, targets, values).Model;
-        var merged = VbLoraOrt.GraphBuilder.Merge.AdapterMerger.Merge(baseModel, method.ComputeFactors(plan, values));
+        var merged = VbLoraOrt.Adapters.Merging.AdapterMerger.Merge(baseModel, method.ComputeFactors(plan, values));
 
         var input = Input(6, 8);
         Assert.IsLessThanOrEqualTo(1e-4f, OrtRunner.MaxAbsDiff(OrtRunner.Run(adapted, input)["y"], OrtRunner.Run(merged, input)["y"]));

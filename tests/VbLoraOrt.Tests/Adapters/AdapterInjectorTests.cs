@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

@@ -1,8 +1,6 @@
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.Lora;
-using VbLoraOrt.GraphBuilder.Discovery;
-using VbLoraOrt.Onnx;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Adapters;

@@ -1,6 +1,6 @@
-using System.Security.Cryptography;
 using System.Runtime.InteropServices;
-using VbLoraOrt.GraphBuilder.Adapters.UniLora;
+using System.Security.Cryptography;
+using VbLoraOrt.Adapters.Methods.UniLora;
 
 namespace VbLoraOrt.Tests.Adapters;
 

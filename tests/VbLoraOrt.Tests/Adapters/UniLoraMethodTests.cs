@@ -1,8 +1,6 @@
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.UniLora;
-using VbLoraOrt.GraphBuilder.Discovery;
-using VbLoraOrt.Tests.Support;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Contracts.Artifacts;
 
 namespace VbLoraOrt.Tests.Adapters;
 

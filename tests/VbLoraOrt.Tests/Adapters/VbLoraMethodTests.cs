@@ -1,7 +1,6 @@
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
-using VbLoraOrt.GraphBuilder.Discovery;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Adapters;

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Artifacts;

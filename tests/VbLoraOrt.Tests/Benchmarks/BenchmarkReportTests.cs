@@ -1,5 +1,5 @@
 using System.Text.Json;
-using VbLoraOrt.Runtime.Benchmarks;
+using VbLoraOrt.Bench;
 
 namespace VbLoraOrt.Tests.Benchmarks;
 

@@ -1,6 +1,6 @@
 using Onnx;
+using VbLoraOrt.Bench;
 using VbLoraOrt.Onnx;
-using VbLoraOrt.Runtime.Benchmarks;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Benchmarks;

@@ -1,4 +1,4 @@
-using VbLoraOrt.Runtime.Benchmarks;
+using VbLoraOrt.Bench;
 
 namespace VbLoraOrt.Tests.Benchmarks;
 

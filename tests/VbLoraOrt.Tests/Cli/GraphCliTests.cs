@@ -1,6 +1,6 @@
 using System.Text.Json;
+using VbLoraOrt.Cli;
 using VbLoraOrt.GraphBuilder.Cli;
-using VbLoraOrt.GraphBuilder.CommandLine;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Cli;

@@ -1,14 +1,13 @@
+using VbLoraOrt.Runner.Demo;
 using VbLoraOrt.Runtime.Data;
 
 namespace VbLoraOrt.Tests.Data;
 
-/// <summary>The committed sample in tools/data/spamassassin, read through the product's data reader.</summary>
+/// <summary>The committed sample (src/VbLoraOrt.Runner/Demo/SpamAssassin, copied beside the program), read through the product's data reader.</summary>
 [TestClass]
 public sealed class SpamAssassinSampleTests
 {
-    static string SampleFile(string name) =>
-        Path.Combine(VbLoraOrt.ModelStore.RepositoryFolders.SpamAssassinSample
-            ?? throw new FileNotFoundException($"tools/data/spamassassin not found above {AppContext.BaseDirectory}"), name);
+    static string SampleFile(string name) => Path.Combine(VbLoraOrt.Runner.Demo.DemoData.SpamAssassinFolder, name);
 
     [TestMethod]
     public void Sample_WhenRead_HasFixedSizesTwoClassesAndNoOverlap()

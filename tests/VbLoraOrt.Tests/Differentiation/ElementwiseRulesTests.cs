@@ -1,5 +1,5 @@
 using Onnx;
-using VbLoraOrt.GraphBuilder.Differentiation;
+using VbLoraOrt.Differentiation;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

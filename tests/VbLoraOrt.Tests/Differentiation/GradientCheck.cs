@@ -1,12 +1,12 @@
+using DataType = Onnx.TensorProto.Types.DataType;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Differentiation;
-using VbLoraOrt.GraphBuilder.Shapes;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Differentiation;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
-using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace VbLoraOrt.Tests.Differentiation;
 

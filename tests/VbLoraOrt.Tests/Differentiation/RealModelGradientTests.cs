@@ -1,8 +1,8 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Differentiation;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Differentiation;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

@@ -1,5 +1,5 @@
 using Onnx;
-using VbLoraOrt.GraphBuilder.Shapes;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

@@ -1,5 +1,6 @@
 using Onnx;
-using VbLoraOrt.GraphBuilder.Discovery;
+using VbLoraOrt.Adapters.Discovery;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

@@ -1,9 +1,10 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
-using VbLoraOrt.GraphBuilder.Discovery;
-using VbLoraOrt.GraphBuilder.Merge;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Discovery;
+using VbLoraOrt.Adapters.Merging;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Adapters;
 using VbLoraOrt.Tests.Support;

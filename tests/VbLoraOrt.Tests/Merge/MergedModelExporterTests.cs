@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.Adapters;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
@@ -93,7 +93,7 @@ public sealed class MergedModelExporterTests
 
         MergedModelExporter.Export(_artifacts.Directory, AdapterFile.Load(_adapterPath), merged);
 
-        var baseModel = OnnxModel.Load(Path.Combine(_artifacts.Directory, ArtifactBuilder.BaseModelFile));
+        var baseModel = OnnxModel.Load(Path.Combine(_artifacts.Directory, ArtifactNames.BaseModel));
         var reference = baseModel.Clone();
         TaskHead.Append(reference, new TaskOptions { NumLabels = MiniLmArtifacts.Labels }, _artifacts.Manifest.BaseModel.OutputName,
             "attention_mask", _artifacts.Manifest.BaseModel.HiddenSize, withLoss: false, headAsInputs: false, seed: 0);

@@ -1,12 +1,13 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Bench;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
 using VbLoraOrt.GraphBuilder.Merge;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
-using VbLoraOrt.Runtime.Benchmarks;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Pruning;

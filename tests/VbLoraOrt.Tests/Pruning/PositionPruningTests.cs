@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Pruning;
+using VbLoraOrt.Differentiation.Pruning;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

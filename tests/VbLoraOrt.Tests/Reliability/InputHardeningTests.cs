@@ -1,9 +1,11 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using VbLoraOrt.GraphBuilder.AdapterFiles;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Onnx;
+using VbLoraOrt.Runner;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Runtime.Text;
 using VbLoraOrt.Tests.Support;
@@ -164,7 +166,7 @@ public sealed class InputHardeningTests
 
         int code = VbLoraOrt.Runner.RunnerCli.Run(["train", "--resume", run], new StringWriter(), error);
 
-        Assert.AreEqual(VbLoraOrt.GraphBuilder.CommandLine.ExitCodes.BadInput, code, error.ToString());
+        Assert.AreEqual(VbLoraOrt.Cli.ExitCodes.BadInput, code, error.ToString());
         StringAssert.Contains(error.ToString(), new RunFolder(run).CheckpointPath);
         StringAssert.Contains(error.ToString(), "has shape");
     }

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Checkpoints;
-using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runner;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Tests.Support;

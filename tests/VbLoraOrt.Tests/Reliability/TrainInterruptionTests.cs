@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using VbLoraOrt.GraphBuilder.Checkpoints;
-using VbLoraOrt.GraphBuilder.CommandLine;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Tests.Support;
 

@@ -1,4 +1,4 @@
-using VbLoraOrt.GraphBuilder.AdapterFiles;
+using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Runner;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Tests.Support;

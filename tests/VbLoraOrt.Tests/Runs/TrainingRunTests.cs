@@ -1,5 +1,6 @@
-using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Onnx;
+using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Runtime.Sessions;
 using VbLoraOrt.Tests.Support;

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Tests.Runtime;
 

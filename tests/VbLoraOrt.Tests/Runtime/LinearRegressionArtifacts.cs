@@ -1,9 +1,8 @@
 using Onnx;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
 using VbLoraOrt.Onnx;
-using VbLoraOrt.GraphBuilder.Checkpoints;
 using VbLoraOrt.Runtime.Training;
 using VbLoraOrt.Tests.Support;
 

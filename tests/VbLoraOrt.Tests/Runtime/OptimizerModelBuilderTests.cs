@@ -1,6 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;

@@ -1,7 +1,7 @@
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
-using VbLoraOrt.GraphBuilder.Checkpoints;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Sessions;
 using VbLoraOrt.Runtime.Training;
 using static VbLoraOrt.Tests.Runtime.LinearRegressionArtifacts;

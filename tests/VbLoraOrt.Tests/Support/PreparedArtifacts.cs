@@ -1,7 +1,9 @@
-using VbLoraOrt.GraphBuilder.Adapters.VbLora;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
-using VbLoraOrt.GraphBuilder.Targeting;
 using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Runner.Demo;
 
 namespace VbLoraOrt.Tests.Support;
 
@@ -35,12 +37,9 @@ public static class PreparedArtifacts
     /// <summary>A small spam/ham file from the committed sample (first <paramref name="rows"/> rows).</summary>
     public static string SpamSample(int rows)
     {
-        string source = Path.Combine(RepositoryRoot(), "tools", "data", "spamassassin", "train.jsonl");
+        string source = VbLoraOrt.Runner.Demo.DemoData.TrainFile;
         string path = Path.Combine(NewFolder("vblora-data"), "spam.jsonl");
         File.WriteAllLines(path, File.ReadLines(source).Take(rows));
         return path;
     }
-
-    public static string RepositoryRoot() =>
-        VbLoraOrt.ModelStore.RepositoryFolders.Root ?? throw new InvalidOperationException("repository root not found");
 }

@@ -1,12 +1,13 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
-using VbLoraOrt.ModelStore;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.Runner.Demo;
 
 namespace VbLoraOrt.Tests.Support;
 
 /// <summary>all-MiniLM-L6-v2, restored by the build and extracted once per machine.</summary>
 public static class RealModel
 {
-    static readonly Lazy<MiniLmFiles> Files = new(() => MiniLmStore.Ensure());
+    static readonly Lazy<DemoModelFiles> Files = new(() => DemoModel.Ensure());
 
     public static string ModelPath => Files.Value.ModelPath;
     public static string VocabPath => Files.Value.VocabPath;

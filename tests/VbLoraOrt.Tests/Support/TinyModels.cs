@@ -1,4 +1,5 @@
 using Onnx;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Tests.Support;

@@ -1,5 +1,5 @@
-using VbLoraOrt.GraphBuilder.Discovery;
-using VbLoraOrt.GraphBuilder.Targeting;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
 
 namespace VbLoraOrt.Tests.Targeting;
 

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
@@ -89,7 +89,7 @@ public sealed class TaskHeadTests
 
         var outputs = OrtRunner.Run(model, Feeds(classes), ArtifactNames.Logits, head.LossName!);
 
-        var expected = ReferenceLogits(table, head.InitialValues[TaskHead.WeightName], head.InitialValues[TaskHead.BiasName], 3, pooling);
+        var expected = ReferenceLogits(table, head.InitialValues[ArtifactNames.HeadWeight], head.InitialValues[ArtifactNames.HeadBias], 3, pooling);
         var logits = outputs[ArtifactNames.Logits];
         for (int r = 0; r < 4; r++) for (int c = 0; c < 3; c++)
             Assert.AreEqual(expected[r][c], logits[r, c], 1e-5);
@@ -108,7 +108,7 @@ public sealed class TaskHeadTests
 
         var outputs = OrtRunner.Run(model, Feeds(targets: targets), head.LossName!);
 
-        var expected = ReferenceLogits(table, head.InitialValues[TaskHead.WeightName], head.InitialValues[TaskHead.BiasName], 1, Pooling.Mean);
+        var expected = ReferenceLogits(table, head.InitialValues[ArtifactNames.HeadWeight], head.InitialValues[ArtifactNames.HeadBias], 1, Pooling.Mean);
         double mse = expected.Select((row, i) => Math.Pow(row[0] - targets[i], 2)).Average();
         Assert.AreEqual(mse, outputs[head.LossName!].GetValue(0), 1e-5);
     }
@@ -147,8 +147,8 @@ public sealed class TaskHeadTests
         var head = TaskHead.Append(model, new TaskOptions { NumLabels = 2 }, "last_hidden_state", "attention_mask",
             Hidden, withLoss: false, headAsInputs: true, seed: 1);
 
-        CollectionAssert.IsSubsetOf(new[] { TaskHead.WeightName, TaskHead.BiasName }, model.Graph.Input.Select(i => i.Name).ToList());
-        Assert.IsFalse(model.Graph.Initializer.Any(t => t.Name == TaskHead.WeightName));
+        CollectionAssert.IsSubsetOf(new[] { ArtifactNames.HeadWeight, ArtifactNames.HeadBias }, model.Graph.Input.Select(i => i.Name).ToList());
+        Assert.IsFalse(model.Graph.Initializer.Any(t => t.Name == ArtifactNames.HeadWeight));
         Assert.IsNull(head.LossName);
     }
 

@@ -1,4 +1,6 @@
 using Onnx;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.GraphBuilder.Artifacts.Optimizer;

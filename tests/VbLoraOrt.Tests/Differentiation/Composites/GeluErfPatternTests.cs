@@ -1,4 +1,4 @@
-using VbLoraOrt.GraphBuilder.Differentiation.Composites;
+using VbLoraOrt.Differentiation.Composites;
 
 namespace VbLoraOrt.Tests.Differentiation.Composites;
 

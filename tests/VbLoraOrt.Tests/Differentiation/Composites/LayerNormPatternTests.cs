@@ -1,4 +1,4 @@
-using VbLoraOrt.GraphBuilder.Differentiation.Composites;
+using VbLoraOrt.Differentiation.Composites;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Tests.Differentiation.Composites;

@@ -1,9 +1,9 @@
+using DataType = Onnx.TensorProto.Types.DataType;
 using Onnx;
-using VbLoraOrt.GraphBuilder.Differentiation.Composites;
-using VbLoraOrt.GraphBuilder.Shapes;
+using VbLoraOrt.Differentiation.Composites;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
-using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace VbLoraOrt.Tests.Differentiation.Composites;
 

@@ -1,0 +1,141 @@
+using Onnx;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
+using static VbLoraOrt.Onnx.Attr;
+
+namespace VbLoraOrt.Adapters;
+
+/// <summary>
+/// Adds an adapter to every target of a model, for any <see cref="IAdapterMethod"/>: the method's composition
+/// subgraph computes each target's A and B once, from the parameters only, and beside each target the injector
+/// adds <c>y' = y + (x·Aᵀ)·Bᵀ</c>, where <c>y</c> is <see cref="LinearModule.OutputName"/> (after the bias).
+/// The node that produced <c>y</c> now writes a fresh value and the sum takes the name <c>y</c>, so every
+/// consumer and graph output of <c>y</c> sees the adapted value without being edited.
+/// Node order stays topological: the composition comes first, each target's nodes right after the node that
+/// produced its output.
+/// </summary>
+public static class AdapterInjector
+{
+    /// <summary>Oldest default-domain opset the emitted subgraphs are valid in (TopK takes K as an input from 10, largest/sorted from 11).</summary>
+    public const long MinimumOpset = 11;
+
+    /// <summary>
+    /// An adapted inference model: the parameters are initializers holding <paramref name="values"/>
+    /// (by default the method's <see cref="IAdapterMethod.InitialValues"/>).
+    /// </summary>
+    /// <exception cref="AdapterException">A target does not match the model or cannot be adapted; a value is missing or mis-sized.</exception>
+    public static InjectedModel InjectWithInitializers(
+        OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
+        IReadOnlyDictionary<string, float[]>? values = null) =>
+        Inject(baseModel, method, targets, (graph, plan) =>
+        {
+            var chosen = values ?? method.InitialValues(plan);
+            plan.CheckValues(chosen);
+            foreach (var p in plan.Parameters)
+                graph.Initializer.Add(Tensors.Float(p.Name, p.Shape, chosen[p.Name]));
+        });
+
+    /// <summary>
+    /// A model for training: every parameter is a float graph input of its static shape, named as in
+    /// <see cref="AdapterPlan.Parameters"/>, fed by the runner.
+    /// </summary>
+    /// <exception cref="AdapterException">A target does not match the model or cannot be adapted.</exception>
+    public static InjectedModel InjectWithGraphInputs(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets) =>
+        Inject(baseModel, method, targets, (graph, plan) =>
+        {
+            foreach (var p in plan.Parameters)
+                graph.Input.Add(FloatInput(p.Name, p.Shape));
+        });
+
+    static InjectedModel Inject(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
+        Action<GraphProto, AdapterPlan> bindParameters)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        ArgumentNullException.ThrowIfNull(method);
+        if (baseModel.Opset < MinimumOpset)
+            throw new AdapterException(
+                $"{baseModel.SourcePath ?? "the model"} imports opset {baseModel.Opset}; adapters need opset {MinimumOpset} or newer (TopK with a K input). Re-export the model with opset {MinimumOpset}+.");
+        AdapterPlan plan = method.Plan(targets);
+        OnnxModel model = baseModel.Clone();
+        GraphProto graph = model.Graph;
+        var producers = TargetProducers(graph, plan.Targets);
+
+        var names = new UniqueNames(graph);
+        foreach (var p in plan.Parameters)
+        {
+            if (names.IsUsed(p.Name))
+                throw new AdapterException(
+                    $"the model already has a value named '{p.Name}'; was an adapter injected already? Inject into the base model.");
+            names.Reserve(p.Name);
+        }
+        bindParameters(graph, plan);
+
+        var original = graph.Node.ToList();
+        var compose = new GraphEmitter(graph, method.Name, names);
+        IReadOnlyList<FactorValues> factors = method.EmitFactors(plan, compose);
+        var besideTarget = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance); // protobuf Equals is by value
+        foreach (var f in factors)
+        {
+            // Transposes depend only on parameters: they belong to the composition, run once per step.
+            string aT = compose.Op("Transpose", [f.A], Ints("perm", 1, 0));                   // [in, r]
+            string bT = compose.Op("Transpose", [f.B], Ints("perm", 1, 0));                   // [r, out]
+            var wire = new GraphEmitter(graph, $"{method.Name}/{f.Module.Path}", names);
+            NodeProto producer = producers[f.Module.Path];
+            int slot = producer.Output.IndexOf(f.Module.OutputName);
+            string baseOutput = names.Fresh($"{f.Module.OutputName}_base");
+            producer.Output[slot] = baseOutput;
+            string down = wire.Op("MatMul", [f.Module.InputName, aT]);                       // [.., r]
+            string delta = wire.Op("MatMul", [down, bT]);                                    // [.., out]
+            wire.OpNamed("Add", [baseOutput, delta], [f.Module.OutputName]);
+            if (besideTarget.TryGetValue(producer, out var earlier))
+                earlier.AddRange(wire.Emitted); // one node producing several targets' outputs
+            else
+                besideTarget[producer] = wire.Emitted;
+        }
+        Reorder(graph, original, besideTarget);
+        return new InjectedModel(model, plan, factors);
+    }
+
+    // Composition first (it reads only parameters), then the base nodes, each target's nodes after its producer.
+    static void Reorder(GraphProto graph, List<NodeProto> original, Dictionary<NodeProto, List<NodeProto>> besideTarget)
+    {
+        var added = new HashSet<NodeProto>(graph.Node.Skip(original.Count), ReferenceEqualityComparer.Instance);
+        foreach (var list in besideTarget.Values)
+            added.ExceptWith(list);
+        var order = new List<NodeProto>(graph.Node.Count);
+        order.AddRange(graph.Node.Skip(original.Count).Where(added.Contains));
+        foreach (var node in original)
+        {
+            order.Add(node);
+            if (besideTarget.TryGetValue(node, out var wiring))
+                order.AddRange(wiring);
+        }
+        graph.Node.Clear();
+        graph.Node.AddRange(order);
+    }
+
+    // Checks every target against the graph; returns, per module path, the node producing its output.
+    static Dictionary<string, NodeProto> TargetProducers(GraphProto graph, IReadOnlyList<LinearModule> targets)
+    {
+        var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (var t in targets)
+        {
+            TargetChecks.Locate(graph, t);
+            producers[t.Path] = graph.Node.FirstOrDefault(n => n.Output.Contains(t.OutputName))
+                ?? throw new AdapterException($"{t.Path}: no node produces its output '{t.OutputName}'.");
+        }
+        return producers;
+    }
+
+    static ValueInfoProto FloatInput(string name, long[] shape)
+    {
+        var dims = new TensorShapeProto();
+        foreach (long d in shape)
+            dims.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = dims } },
+        };
+    }
+}

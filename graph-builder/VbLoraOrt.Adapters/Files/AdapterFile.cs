@@ -1,0 +1,188 @@
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.Adapters.Files;
+
+/// <summary>
+/// The shipped adapter: one safetensors file holding the trained adapter in its <b>stored form</b> (DESIGN.md §2),
+/// the task head, and metadata to rebuild both on the base model.
+/// <list type="bullet">
+/// <item>VB-LoRA: <c>base_model.vblora_vector_bank</c> <c>[h, b]</c> F32; per target and factor (A, B) the PEFT keys
+/// <c>base_model.model.&lt;module path&gt;.vblora_logits_A_topk_indices</c> <c>[.., k]</c> (U8 when h ≤ 256, I16 when
+/// h ≤ 2^15, else I32) and <c>…_topk_weights</c> <c>[.., k−1]</c> F32, the first k−1 softmax weights of the top-k
+/// logits (the last is 1 − Σ). The top-k is ONNX TopK's: largest first, ties to the lower index (PEFT/torch leave
+/// tie order unspecified).</item>
+/// <item>LoRA: per target <c>base_model.model.&lt;module path&gt;.lora_A.weight</c> <c>[r, in]</c> and <c>….lora_B.weight</c>
+/// <c>[out, r]</c>, F32, B unscaled (α/r is in the method options), as PEFT saves them.</item>
+/// <item>Uni-LoRA: <c>base_model.unilora_theta_d</c> <c>[d]</c> F32; the projection is regenerated from the options' seed.</item>
+/// <item>Classify head: <c>head.classifier.weight</c> <c>[labels, hidden]</c> in torch <c>Linear.weight</c> layout
+/// (the transpose of the graph's <c>head_classifier_weight</c> <c>[hidden, labels]</c>) and <c>head.classifier.bias</c>
+/// <c>[labels]</c>. Embed has no head tensors.</item>
+/// <item><c>__metadata__</c>: <c>format</c> = <c>pt</c> (for Hugging Face tools), <c>vblora_ort.format</c> and
+/// <c>vblora_ort.format_version</c>, <c>method</c>, <c>method_options</c>, <c>targets</c> (JSON of the linear
+/// modules: path, node, weight name, in/out features, layout…), <c>target_spec</c>, <c>task</c>, <c>base_model</c>
+/// (file name, SHA-256, hidden-state output, hidden size) and <c>artifacts_identity</c>.</item>
+/// </list>
+/// Loading gives parameters fit for inference and merging, not for further training (see
+/// <see cref="StoredAdapter.TrainableAgain"/>).
+/// </summary>
+public static class AdapterFile
+{
+    /// <summary>The usual file extension.</summary>
+    public const string Extension = ".safetensors";
+
+    /// <summary>Writes the trained adapter and head of <paramref name="manifest"/>'s artifacts to <paramref name="path"/>, atomically.</summary>
+    /// <param name="path">The adapter file to write (replaced if it exists, only once the new one is complete).</param>
+    /// <param name="manifest">The artifacts the values were trained with.</param>
+    /// <param name="trainedValues">Every trainable tensor of the manifest by name, row-major (extra entries, e.g. moments, are ignored).</param>
+    /// <returns>The file's size and stored parameter counts.</returns>
+    /// <exception cref="AdapterException">A trainable value is missing or has the wrong length.</exception>
+    /// <exception cref="ArgumentException">A value is not finite, or the manifest does not describe what its method plans.</exception>
+    /// <exception cref="NotSupportedException">The method has no stored form yet.</exception>
+    public static AdapterFileSummary Save(string path, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> trainedValues)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(trainedValues);
+        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
+        AdapterPlan plan = method.Plan(manifest.Targets);
+        RequirePlanMatches(plan, manifest);
+
+        var adapterValues = plan.Parameters.Where(p => trainedValues.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => trainedValues[p.Name]);
+        plan.CheckValues(adapterValues);
+        var head = manifest.Trainables.Where(t => t.Group == ParameterGroups.Head).ToList();
+        foreach (var t in head.Concat(plan.Parameters))
+            RequireFinite(t.Name, t.ElementCount, trainedValues);
+
+        var tensors = method switch
+        {
+            VbLoraMethod vbLora => VbLoraStoredForm.Encode(vbLora, plan, adapterValues),
+            LoraMethod lora => LoraStoredForm.Encode(lora, plan, adapterValues),
+            UniLoraMethod uniLora => UniLoraStoredForm.Encode(uniLora, adapterValues),
+            _ => throw new NotSupportedException($"adapter method '{manifest.Method}' has no stored form yet."),
+        };
+        tensors.AddRange(head.Select(t => HeadTensor(t, trainedValues[t.Name])));
+        SafetensorsFile.Write(path, tensors, AdapterFileMetadata.From(manifest).ToStrings());
+        return Summarize(path, tensors);
+    }
+
+    /// <summary>Reads and checks an adapter file written by <see cref="Save"/>.</summary>
+    /// <exception cref="BadInputException">
+    /// The file is missing, truncated or malformed: metadata missing or of another format, a tensor missing, extra or
+    /// of the wrong dtype/shape, an index outside the bank or repeated in a row, weights outside [0, 1] or summing to
+    /// more than 1. The message names the file and the problem.
+    /// </exception>
+    public static StoredAdapter Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var (tensors, metadata) = SafetensorsFile.Read(path);
+        var stored = new StoredTensors(path, tensors);
+        var meta = AdapterFileMetadata.Parse(stored, metadata);
+        var (method, plan) = Rebuild(stored, meta);
+
+        var values = method switch
+        {
+            VbLoraMethod vbLora => VbLoraStoredForm.Decode(vbLora, plan, stored),
+            LoraMethod lora => LoraStoredForm.Decode(lora, plan, stored),
+            UniLoraMethod uniLora => UniLoraStoredForm.Decode(uniLora, stored),
+            _ => throw stored.Bad($"adapter method '{meta.Method}' has no stored form in this build"),
+        };
+        if (meta.Task.Kind == TaskKind.Classify)
+        {
+            int hidden = meta.BaseModel.HiddenSize, labels = meta.Task.NumLabels;
+            var weight = stored.Take(StoredTensorNames.HeadWeight, "F32", [labels, hidden]).Floats();
+            values[ArtifactNames.HeadWeight] = Transpose(weight, labels, hidden);                       // [hidden, labels]
+            values[ArtifactNames.HeadBias] = stored.Take(StoredTensorNames.HeadBias, "F32", [labels]).Floats();
+        }
+        stored.RequireAllTaken();
+        return new StoredAdapter
+        {
+            Path = path,
+            Method = meta.Method,
+            MethodOptions = meta.MethodOptions,
+            Targets = meta.Targets,
+            TargetSpec = meta.TargetSpec,
+            Plan = plan,
+            Task = meta.Task,
+            BaseModel = meta.BaseModel,
+            ArtifactsIdentity = meta.ArtifactsIdentity,
+            Parameters = values,
+            TrainableAgain = method is not VbLoraMethod, // VB-LoRA keeps only each logits row's top-k
+            Summary = Summarize(path, tensors),
+        };
+    }
+
+    static (IAdapterMethod Method, AdapterPlan Plan) Rebuild(StoredTensors stored, AdapterFileMetadata meta)
+    {
+        IAdapterMethod method;
+        AdapterPlan plan;
+        try
+        {
+            method = AdapterMethods.Create(meta.Method, meta.MethodOptions);
+            plan = method.Plan(meta.Targets);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw stored.Bad($"method options are invalid ({e.Message})");
+        }
+        catch (BadInputException e)
+        {
+            throw stored.Bad($"its method, options and targets do not form an adapter: {e.Message.TrimEnd('.')}");
+        }
+        return (method, plan);
+    }
+
+    // The manifest's adapter trainables must be exactly what the method plans for its targets (same names and shapes).
+    static void RequirePlanMatches(AdapterPlan plan, ArtifactManifest manifest)
+    {
+        var listed = manifest.Trainables.Where(t => t.Group != ParameterGroups.Head).Select(Describe).ToList();
+        var planned = plan.Parameters.Select(Describe).ToList();
+        if (!listed.SequenceEqual(planned, StringComparer.Ordinal))
+            throw new ArgumentException(
+                $"the manifest's adapter tensors ({listed.Count}) are not what method '{manifest.Method}' plans for its targets ({planned.Count}); was the manifest edited?",
+                nameof(manifest));
+    }
+
+    static string Describe(TrainableTensor t) => $"{t.Name}[{string.Join(",", t.Shape)}]";
+
+    static void RequireFinite(string name, long count, IReadOnlyDictionary<string, float[]> values)
+    {
+        if (!values.TryGetValue(name, out float[]? v))
+            throw new AdapterException($"no value given for trainable tensor '{name}'.");
+        if (v.LongLength != count)
+            throw new AdapterException($"trainable tensor '{name}' has {v.LongLength} values, its shape needs {count}.");
+        int bad = Array.FindIndex(v, x => !float.IsFinite(x));
+        if (bad >= 0)
+            throw new ArgumentException($"trainable tensor '{name}' has a non-finite value ({v[bad]}) at element {bad}; training diverged, save an earlier checkpoint instead.", nameof(values));
+    }
+
+    static SafeTensor HeadTensor(TrainableTensor t, float[] values) => t.Name switch
+    {
+        ArtifactNames.HeadWeight => SafeTensor.F32(StoredTensorNames.HeadWeight, [t.Shape[1], t.Shape[0]],
+            Transpose(values, (int)t.Shape[0], (int)t.Shape[1])),                                    // [labels, hidden]
+        ArtifactNames.HeadBias => SafeTensor.F32(StoredTensorNames.HeadBias, t.Shape, values),
+        _ => throw new NotSupportedException($"head tensor '{t.Name}' has no place in the adapter file."),
+    };
+
+    // [rows, columns] → [columns, rows]
+    static float[] Transpose(float[] values, int rows, int columns)
+    {
+        var result = new float[values.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+                result[(long)c * rows + r] = values[(long)r * columns + c];
+        return result;
+    }
+
+    static AdapterFileSummary Summarize(string path, IReadOnlyList<SafeTensor> tensors)
+    {
+        bool IsHead(SafeTensor t) => t.Name is StoredTensorNames.HeadWeight or StoredTensorNames.HeadBias;
+        double stored = tensors.Where(t => !IsHead(t)).Sum(t => t.Data.LongLength / 4.0);
+        long head = tensors.Where(IsHead).Sum(t => t.Data.LongLength / 4);
+        return new AdapterFileSummary(path, new FileInfo(path).Length, stored, head);
+    }
+}

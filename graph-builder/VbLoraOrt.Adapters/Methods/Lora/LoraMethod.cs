@@ -1,0 +1,97 @@
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.Adapters.Methods.Lora;
+
+/// <summary>
+/// LoRA (Hu et al. 2021), the family's reference method: per target, trainable <c>A: [r, in]</c> and
+/// <c>B: [out, r]</c>, and the output gains <c>(α/r)·(x·Aᵀ)·Bᵀ</c>. Initialised as PEFT does: A from torch's
+/// <c>kaiming_uniform_(a=√5)</c>, i.e. U(−1/√in, 1/√in), and B zero, so training starts at the base model.
+/// The scale α/r is folded into the emitted B; stored and trained B are unscaled, as in PEFT.
+/// </summary>
+public sealed class LoraMethod : IAdapterMethod
+{
+    /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public LoraMethod(LoraOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    /// <summary>The validated configuration.</summary>
+    public LoraOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Name => "lora";
+
+    int R => Options.Rank;
+
+    /// <inheritdoc/>
+    public AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
+    {
+        TargetChecks.RequireDistinct(Name, targets);
+        var parameters = new List<TrainableTensor>();
+        foreach (var t in targets)
+        {
+            parameters.Add(new(AdapterTensorNames.LoraA(t.Path), [R, t.InFeatures], ParameterGroups.Adapter));
+            parameters.Add(new(AdapterTensorNames.LoraB(t.Path), [t.OutFeatures, R], ParameterGroups.Adapter));
+        }
+        return new AdapterPlan(Name, targets.ToArray(), R, parameters);
+    }
+
+    /// <inheritdoc/>
+    public double StoredParameterCount(AdapterPlan plan)
+    {
+        RequireOwn(plan);
+        return plan.ParameterCount;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
+    {
+        RequireOwn(plan);
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var t in plan.Targets)
+        {
+            double bound = 1 / Math.Sqrt(t.InFeatures);
+            values[AdapterTensorNames.LoraA(t.Path)] = new SeededRandom(Options.Seed, AdapterTensorNames.LoraA(t.Path)).Uniform((long)R * t.InFeatures, -bound, bound);
+            values[AdapterTensorNames.LoraB(t.Path)] = new float[(long)t.OutFeatures * R];
+        }
+        return values;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
+    {
+        RequireOwn(plan);
+        ArgumentNullException.ThrowIfNull(emitter);
+        var factors = new List<FactorValues>(plan.Targets.Count);
+        foreach (var t in plan.Targets)
+        {
+            string b = AdapterTensorNames.LoraB(t.Path);
+            if (Options.Scaling != 1)
+                b = emitter.Nested(t.Path).Op("Mul", [b, emitter.Scalar(Options.Scaling, hint: "lora_scaling")]);
+            factors.Add(new FactorValues(t, AdapterTensorNames.LoraA(t.Path), b));
+        }
+        return factors;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(parameters);
+        float scaling = (float)Options.Scaling;
+        return plan.Targets.Select(t => new LowRankFactors(t, R,
+            parameters[AdapterTensorNames.LoraA(t.Path)],
+            parameters[AdapterTensorNames.LoraB(t.Path)].Select(v => v * scaling).ToArray())).ToList();
+    }
+
+    void RequireOwn(AdapterPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.RequireMadeBy(this);
+    }
+}

@@ -1,0 +1,35 @@
+namespace VbLoraOrt.Adapters.Methods.Lora;
+
+/// <summary>
+/// LoRA configuration, named and defaulted like PEFT's <c>LoraConfig</c>: rank r, scaling α/r. Checked once by
+/// <see cref="Validate"/> (the <see cref="LoraMethod"/> constructor calls it).
+/// </summary>
+public sealed class LoraOptions
+{
+    /// <summary>r: rank of every A/B pair. Default 8.</summary>
+    public int Rank { get; init; } = 8;
+
+    /// <summary>α: the update is scaled by α/r. Default 8 (PEFT's default).</summary>
+    public double Alpha { get; init; } = 8;
+
+    /// <summary>Seed of A's initial values. Default 42.</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>Dropout on the adapter input. Default 0; only 0 is supported so far.</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>The scale applied to B·A: α/r.</summary>
+    public double Scaling => Alpha / Rank;
+
+    /// <summary>Throws naming the first invalid option.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public void Validate()
+    {
+        if (Rank < 1)
+            throw new ArgumentOutOfRangeException(nameof(Rank), Rank, "Rank must be at least 1.");
+        if (!double.IsFinite(Alpha) || Alpha <= 0)
+            throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must be a finite number > 0.");
+        if (Dropout != 0)
+            throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "adapter dropout is not supported yet; use 0.");
+    }
+}

@@ -1,0 +1,154 @@
+using System.Globalization;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
+using static VbLoraOrt.Onnx.Attr;
+
+namespace VbLoraOrt.Adapters.Methods.VbLora;
+
+/// <summary>
+/// VB-LoRA (DESIGN.md §2): one vector bank <c>[h, b]</c> shared by all targets; per target, logits
+/// <c>A: [r, in/b, h]</c> and <c>B: [out/b, r, h]</c> pick and mix k bank vectors per sub-vector.
+/// <c>A = reshape(sub_A, [r, in])</c>, <c>B = reshape(transpose(sub_B, [0, 2, 1]), [out, r])</c>, as in PEFT's
+/// <c>VBLoRALayer._get_lora_matrices</c>.
+/// </summary>
+public sealed class VbLoraMethod : IAdapterMethod
+{
+    /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public VbLoraMethod(VbLoraOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    /// <summary>The validated configuration.</summary>
+    public VbLoraOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Name => "vblora";
+
+    int H => Options.NumVectors;
+    int Bl => Options.VectorLength;
+    int R => Options.Rank;
+
+    /// <inheritdoc/>
+    public AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
+    {
+        TargetChecks.RequireDistinct(Name, targets);
+        int common = targets.Aggregate(0, (g, t) => Gcd(Gcd(g, t.InFeatures), t.OutFeatures));
+        foreach (var t in targets)
+        {
+            RequireDivisible(t, "in_features", t.InFeatures, common);
+            RequireDivisible(t, "out_features", t.OutFeatures, common);
+        }
+        var parameters = new List<TrainableTensor> { new(AdapterTensorNames.VectorBank, [H, Bl], ParameterGroups.Bank) };
+        foreach (var t in targets)
+        {
+            parameters.Add(new(AdapterTensorNames.LogitsA(t.Path), [R, t.InFeatures / Bl, H], ParameterGroups.Logits));
+            parameters.Add(new(AdapterTensorNames.LogitsB(t.Path), [t.OutFeatures / Bl, R, H], ParameterGroups.Logits));
+        }
+        return new AdapterPlan(Name, targets.ToArray(), R, parameters);
+    }
+
+    /// <summary>Bytes per stored top-k index: uint8 when h ≤ 256, int16 when h ≤ 2^15, else int32.</summary>
+    public int IndexBytes => H <= 256 ? 1 : H <= 1 << 15 ? 2 : 4;
+
+    /// <inheritdoc/>
+    /// <remarks>The bank plus, per sub-vector, k indices and k−1 softmax weights (the last is 1 − Σ).</remarks>
+    public double StoredParameterCount(AdapterPlan plan)
+    {
+        RequireOwn(plan);
+        long subVectors = plan.Targets.Sum(t => (long)R * (t.InFeatures / Bl) + (long)(t.OutFeatures / Bl) * R);
+        return (double)H * Bl + subVectors * (Options.TopK - 1 + Options.TopK * IndexBytes / 4.0);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
+    {
+        RequireOwn(plan);
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var p in plan.Parameters)
+        {
+            var random = new SeededRandom(Options.Seed, p.Name);
+            values[p.Name] = p.Group == ParameterGroups.Bank
+                ? random.Uniform(p.ElementCount, -Options.InitVectorBankBound, Options.InitVectorBankBound)
+                : random.Normal(p.ElementCount, Options.InitLogitsStd);
+        }
+        return values;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
+    {
+        RequireOwn(plan);
+        ArgumentNullException.ThrowIfNull(emitter);
+        var factors = new List<FactorValues>(plan.Targets.Count);
+        foreach (var t in plan.Targets)
+        {
+            GraphEmitter g = emitter.Nested(t.Path);
+            int inBlocks = t.InFeatures / Bl, outBlocks = t.OutFeatures / Bl;
+            string subA = TopKAdmixture.Emit(g.Nested("A"), AdapterTensorNames.LogitsA(t.Path), AdapterTensorNames.VectorBank,
+                R, inBlocks, Options.TopK, Bl);                                                // [r, in/b, b]
+            string a = g.Op("Reshape", [subA, g.Int64s("A_shape", R, t.InFeatures)]);          // [r, in]
+            string subB = TopKAdmixture.Emit(g.Nested("B"), AdapterTensorNames.LogitsB(t.Path), AdapterTensorNames.VectorBank,
+                outBlocks, R, Options.TopK, Bl);                                               // [out/b, r, b]
+            string subBt = g.Op("Transpose", [subB], Ints("perm", 0, 2, 1));                  // [out/b, b, r]
+            string b = g.Op("Reshape", [subBt, g.Int64s("B_shape", t.OutFeatures, R)]);        // [out, r]
+            factors.Add(new FactorValues(t, a, b));
+        }
+        return factors;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(parameters);
+        float[] bank = parameters[AdapterTensorNames.VectorBank];
+        var factors = new List<LowRankFactors>(plan.Targets.Count);
+        foreach (var t in plan.Targets)
+        {
+            int inBlocks = t.InFeatures / Bl, outBlocks = t.OutFeatures / Bl;
+            // sub_A [r, in/b, b] is A [r, in] in row-major order.
+            float[] a = TopKAdmixture.Compute(parameters[AdapterTensorNames.LogitsA(t.Path)], R * inBlocks, bank, H, Bl, Options.TopK);
+            float[] subB = TopKAdmixture.Compute(parameters[AdapterTensorNames.LogitsB(t.Path)], outBlocks * R, bank, H, Bl, Options.TopK);
+            var b = new float[(long)t.OutFeatures * R];                                        // [out, r]
+            for (int block = 0; block < outBlocks; block++)
+                for (int rank = 0; rank < R; rank++)
+                    for (int c = 0; c < Bl; c++)
+                        b[((long)block * Bl + c) * R + rank] = subB[((long)block * R + rank) * Bl + c];
+            factors.Add(new LowRankFactors(t, R, a, b));
+        }
+        return factors;
+    }
+
+    void RequireDivisible(LinearModule t, string what, int features, int commonDivisor)
+    {
+        if (features % Bl == 0)
+            return;
+        throw new AdapterException(
+            $"{t.Path}: {what} {features} is not divisible by vector_length {Bl}; " +
+            $"choose a vector length that divides {features}{(commonDivisor != features ? " and every other target dimension" : "")} " +
+            $"(e.g. {SuggestedLengths(commonDivisor)}).");
+    }
+
+    // A power-of-two divisor of `common` below the configured length (the usual choice), else the nearest divisor
+    // below, and the nearest divisor above.
+    string SuggestedLengths(int common)
+    {
+        var divisors = Enumerable.Range(1, common).Where(d => common % d == 0).ToArray();
+        var below = divisors.Where(d => d < Bl).ToArray();
+        int? lower = below.Where(d => (d & (d - 1)) == 0).Cast<int?>().LastOrDefault() ?? below.Cast<int?>().LastOrDefault();
+        int? upper = divisors.Where(d => d > Bl).Cast<int?>().FirstOrDefault();
+        return string.Join(" or ", new[] { lower, upper }.OfType<int>().Select(d => d.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    void RequireOwn(AdapterPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.RequireMadeBy(this);
+    }
+
+    static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+}

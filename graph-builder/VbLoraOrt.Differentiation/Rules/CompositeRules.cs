@@ -1,0 +1,45 @@
+using VbLoraOrt.Differentiation.Composites;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.Differentiation.Rules;
+
+/// <summary>
+/// Gradients of the composite nodes in <see cref="Composites"/>: each stands for a torch-exported subgraph and
+/// reads the forward values it needs instead of differentiating the subgraph op by op.
+/// </summary>
+internal static class CompositeRules
+{
+    // z = x·a, a = 1 + erf(u), u = x/c:  dz/dx = a + x·(2/√π)·e^(−u²)/c = a + (2/√π)·u / e^(u²)
+    // (e^(u²) overflows to ∞ for |u| > 9.4, where u / ∞ = 0 is the right limit).
+    public static string?[] GeluErf(GradientContext c)
+    {
+        var b = c.B;
+        string x = c.Input(0), u = c.Input(1), a = c.Input(2);
+        string bell = b.Div(u, b.Op("Exp", [b.Mul(u, u)]));
+        string local = b.Add(a, b.Mul(bell, c.Scalar(2 / Math.Sqrt(Math.PI))));
+        var grads = c.NoGradients();
+        grads[0] = b.SumToShape(b.Mul(c.Grad, local), c.ShapeOf(c.Output(0)), x);
+        return grads;
+    }
+
+    // x̂ = (x − mean x) / σ over `axes`:  dx = (g − mean g − x̂·mean(g·x̂)) / σ
+    public static string?[] LayerNormCore(GradientContext c)
+    {
+        var b = c.B;
+        string normalized = c.Output(0), sigma = c.Input(1), g = c.Grad;
+        long[] axes = Attr.GetInts(c.Node, "axes")!;
+        string meanG = b.ReduceMean(g, axes, keepDims: true);
+        string meanGx = b.ReduceMean(b.Mul(g, normalized), axes, keepDims: true);
+        string centered = b.Sub(b.Sub(g, b.Mul(normalized, meanGx)), meanG);
+        var grads = c.NoGradients();
+        grads[0] = b.Div(centered, sigma);
+        return grads;
+    }
+
+    /// <summary>The rows for composite op types.</summary>
+    public static IEnumerable<GradientRuleEntry> Entries =>
+    [
+        new(GeluErfPattern.OpType, 1, [0], GeluErf),
+        new(LayerNormPattern.OpType, 1, [0], LayerNormCore),
+    ];
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using VbLoraOrt.Cli;
+using VbLoraOrt.Runner.Demo;
+
+namespace VbLoraOrt.Bench;
+
+/// <summary>
+/// <c>vblora-bench</c>: training-step, throughput, merge, prepare and adapter-size measurements of VB-LoRA on
+/// all-MiniLM-L6-v2 (see <see cref="TrainingBenchmark"/>), written to <c>BENCHMARKS.md</c> and a JSON file.
+/// It uses the demo's model and SpamAssassin sample. The <c>prepare</c> and <c>train</c> it measures for time
+/// and peak memory run as child processes of the product's own programs, built beside this one.
+/// </summary>
+static class BenchCommand
+{
+    /// <summary>Program name used in messages.</summary>
+    public const string Name = "vblora-bench";
+
+    public static RootCommand Create(TextWriter output, TextWriter error, CancellationToken cancel)
+    {
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 10, Description = "Timed iterations of each measurement." };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2, Description = "Untimed warm-up iterations." };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Intra-op threads per session." };
+        var batches = new Option<int>("--throughput-batches") { DefaultValueFactory = _ => 20, Description = "Token throughput at the sequence length trains on a sample of this many batches' worth of examples per padding mode (0: the whole file)." };
+        var longBatches = new Option<int>("--long-throughput-batches") { DefaultValueFactory = _ => 12, Description = "The same at length 512, where padding costs more (0: the whole file)." };
+        var report = new Option<string>("--report") { DefaultValueFactory = _ => "BENCHMARKS.md", Description = "Markdown report to write." };
+        var json = new Option<string>("--json") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "bench.json"), Description = "JSON results to write." };
+        var work = new Option<string>("--work") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench"), Description = "Scratch folder (artifacts, profiles, merged model)." };
+        var command = new RootCommand("vblora-bench: measure training step vs inference, token throughput, merged latency, prepare time and memory, adapter size.");
+        foreach (Option o in new Option[] { iterations, warmup, threads, batches, longBatches, report, json, work })
+            command.Options.Add(o);
+        command.SetAction(r => CommandGuard.Run(Name, () =>
+        {
+            var model = DemoModel.Ensure();
+            var result = TrainingBenchmark.Run(new BenchmarkOptions
+            {
+                ModelPath = model.ModelPath,
+                VocabPath = model.VocabPath,
+                TrainFile = DemoData.TrainFile,
+                WorkDirectory = r.GetValue(work)!,
+                GraphProgram = Beside("vblora-graph"),
+                RunProgram = Beside("vblora-run"),
+                Iterations = r.GetValue(iterations),
+                WarmupIterations = r.GetValue(warmup),
+                Threads = r.GetValue(threads),
+                ThroughputBatches = r.GetValue(batches),
+                LongThroughputBatches = r.GetValue(longBatches),
+            }, output, cancel);
+            string jsonPath = r.GetValue(json)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
+            BenchmarkReport.Write(result, Name + " " + string.Join(' ', r.Tokens.Select(t => t.Value)), r.GetValue(report)!, jsonPath);
+            output.WriteLine($"wrote {r.GetValue(report)} and {jsonPath}");
+            return ExitCodes.Ok;
+        }, error));
+        return command;
+    }
+
+    // A product program built beside this one (the project references copy it here), run by the same dotnet host.
+    static ProgramCommand Beside(string program)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, program + ".dll");
+        if (!File.Exists(dll))
+            throw new InvalidOperationException($"{dll} was not built beside vblora-bench; build tools/VbLoraOrt.Bench.");
+        string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        return new ProgramCommand(dotnet, [dll]);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.Bench;
+
+/// <summary>Writes a <see cref="BenchmarkResult"/> as <c>BENCHMARKS.md</c> (tables and the machine) and as JSON, atomically.</summary>
+public static class BenchmarkReport
+{
+    /// <summary>Step / forward time at most this (issue target).</summary>
+    public const double StepOverForwardTarget = 2.0;
+
+    /// <summary>Bucketed / fixed-padding real-token throughput at least this.</summary>
+    public const double BucketingSpeedupTarget = 2.0;
+
+    /// <summary>Merged / base latency within 1 ± this.</summary>
+    public const double MergedTolerance = 0.03;
+
+    /// <summary><c>prepare</c> wall time at most this, seconds.</summary>
+    public const double PrepareSecondsTarget = 5.0;
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>Writes <paramref name="result"/> to <paramref name="markdownPath"/> and <paramref name="jsonPath"/>.</summary>
+    public static void Write(BenchmarkResult result, string command, string markdownPath, string jsonPath)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        AtomicFile.WriteAllText(markdownPath, Markdown(result, command));
+        AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(result, Json));
+    }
+
+    /// <summary>The Markdown report: the main table, the step profile, adapter sizes and the machine.</summary>
+    public static string Markdown(BenchmarkResult r, string command)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var s = r.Settings;
+        var md = new StringBuilder();
+        md.AppendLine("# Benchmarks").AppendLine();
+        md.AppendLine(Invariant($"`{command}` — {s.Model}, {s.Adapter}; batch {s.BatchSize} × sequence {s.SequenceLength}, CPU, {s.Threads} intra-op threads ") +
+                                Invariant($"(the product's session setup: per-session pools, spinning off); {s.Warmup} warm-up + {s.Iterations} timed iterations, the compared things timed interleaved in one process.")).AppendLine();
+        md.AppendLine("| measure | median | min | max | target |").AppendLine("|---|---:|---:|---:|---|");
+        Row(md, "ORT forward, base model (ms)", r.ForwardMs, "F0", "reference");
+        Row(md, "training step, CLS-pooled head: training + optimizer session (ms)", r.StepMs, "F0", "");
+        Row(md, "step / forward (per iteration), CLS-pooled head", r.StepOverForward, "F2", Check($"≤ {StepOverForwardTarget:F1}", r.StepOverForward.Median <= StepOverForwardTarget));
+        Row(md, "training step, mean-pooled head (ms)", r.MeanPooled.StepMs, "F0", "every position read: nothing to prune");
+        Row(md, "step / forward (per iteration), mean-pooled head", r.MeanPooled.StepOverForward, "F2", Check($"≤ {StepOverForwardTarget:F1}", r.MeanPooled.StepOverForward.Median <= StepOverForwardTarget));
+        md.AppendLine(Invariant($"| counted GFLOP (MatMul/Gemm): forward / step CLS / step mean | {r.ForwardGflop:F1} / {r.StepGflop:F1} / {r.MeanPooled.StepGflop:F1} | | | frozen dW skipped: mean {r.MeanPooled.StepGflop / r.ForwardGflop:F2}×, CLS {r.StepGflop / r.ForwardGflop:F2}× forward |"));
+        md.AppendLine(Invariant($"| achieved GFLOP/s: forward / step CLS / step mean (at median) | {r.ForwardGflop / (r.ForwardMs.Median / 1e3):F1} / {r.StepGflop / (r.StepMs.Median / 1e3):F1} / {r.MeanPooled.StepGflop / (r.MeanPooled.StepMs.Median / 1e3):F1} | | | |"));
+        foreach (var t in new[] { r.Throughput, r.LongThroughput })
+        {
+            md.AppendLine(Invariant($"| real tokens/s, training on {t.ExamplesTimed} examples of {s.TrainFile}, max length {t.MaxLength}: bucketed / fixed | {t.BucketedTokensPerSecond:F0} / {t.FixedTokensPerSecond:F0} | | | |"));
+            md.AppendLine(Invariant($"| bucketed / fixed real-token throughput, max length {t.MaxLength} | {t.Speedup:F2} | | | {Check($"≥ {BucketingSpeedupTarget:F1}", t.Speedup >= BucketingSpeedupTarget)} (real tokens {t.BucketedPaddingEfficiency:P0} vs {t.FixedPaddingEfficiency:P0} of the padded batches) |"));
+        }
+        Row(md, "merged-model inference (ms)", r.Merged.MergedMs, "F0", "");
+        Row(md, Invariant($"merged / base latency (per iteration, {r.Merged.MergedOverBase.Count} iterations)"), r.Merged.MergedOverBase, "F3",
+            Check($"1.00 ± {MergedTolerance:F2}", Math.Abs(r.Merged.MergedOverBase.Median - 1) <= MergedTolerance));
+        md.AppendLine(Invariant($"| `vblora-graph prepare` wall time (s), child process | {r.Prepare.WallMs / 1e3:F2} | | | {Check($"≤ {PrepareSecondsTarget:F0} s", r.Prepare.WallMs / 1e3 <= PrepareSecondsTarget)} |"));
+        md.AppendLine(Invariant($"| peak RSS (MiB): prepare / `train` (3 steps at {s.BatchSize}×{s.SequenceLength}), child processes | {Mib(r.Prepare.PeakRssBytes)} / {Mib(r.Training.PeakRssBytes)} | | | |"));
+        md.AppendLine();
+
+        md.AppendLine("Adapter size on disk, stored form:").AppendLine();
+        md.AppendLine("| method | stored parameters | bytes | |").AppendLine("|---|---:|---:|---|");
+        foreach (var a in r.Adapters)
+            md.AppendLine(Invariant($"| {a.Method} | {a.StoredParameters:N0} | {a.Bytes:N0} | {(a.Measured ? "file written (safetensors, metadata included)" : "computed (tensor bytes, no header)")} |"));
+        md.AppendLine();
+
+        var p = r.Profile;
+        md.AppendLine(Invariant($"Where the step goes (ONNX Runtime profiler, {p.Steps} steps after one warm-up; {p.StepMs:F0} ms per profiled step, ") +
+                                Invariant($"backward nodes `grad/…` {p.BackwardShare:P0} of kernel time; op names after ORT's fusions):")).AppendLine();
+        md.AppendLine("| op | nodes | ms / step | share of kernel time |").AppendLine("|---|---:|---:|---:|");
+        foreach (var o in p.TopOps)
+            md.AppendLine(Invariant($"| {o.OpType} | {o.Nodes} | {o.MsPerStep:F1} | {o.Share:P1} |"));
+        md.AppendLine();
+
+        var m = r.Machine;
+        md.AppendLine(Invariant($"Machine: {m.Cpu}, {m.LogicalCores} logical cores, ONNX Runtime {m.OrtVersion}, {m.Runtime}") +
+                                (m.LoadAverage is { } load ? Invariant($"; 1-min load average {load:F1} at the start (shared machine: absolute times are noisy, ratios are interleaved).") : "."));
+        return md.ToString();
+    }
+
+    static void Row(StringBuilder md, string name, SampleSummary x, string format, string target) =>
+        md.AppendLine($"| {name} | {x.Median.ToString(format, CultureInfo.InvariantCulture)} | {x.Min.ToString(format, CultureInfo.InvariantCulture)} | {x.Max.ToString(format, CultureInfo.InvariantCulture)} | {target} |");
+
+    static string Check(string target, bool met) => $"{target} {(met ? "✅" : "❌")}";
+
+    static string Mib(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
+
+    static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

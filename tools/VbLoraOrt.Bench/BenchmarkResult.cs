@@ -1,0 +1,95 @@
+namespace VbLoraOrt.Bench;
+
+/// <summary>Everything one <c>vblora-run bench</c> measured; times in milliseconds, sizes in bytes.</summary>
+public sealed record BenchmarkResult
+{
+    /// <summary>Where it ran.</summary>
+    public required MachineInfo Machine { get; init; }
+
+    /// <summary>The settings measured (batch, sequence, threads, iterations…).</summary>
+    public required BenchmarkSettings Settings { get; init; }
+
+    /// <summary>Base-model inference on the fixed batch, ms.</summary>
+    public required SampleSummary ForwardMs { get; init; }
+
+    /// <summary>Full training step (training + optimizer session, state bound as in training) on the fixed batch, ms.</summary>
+    public required SampleSummary StepMs { get; init; }
+
+    /// <summary>Step time / forward time of the same iteration (measured interleaved).</summary>
+    public required SampleSummary StepOverForward { get; init; }
+
+    /// <summary>Counted matrix-product GFLOP of one forward at the fixed batch.</summary>
+    public required double ForwardGflop { get; init; }
+
+    /// <summary>Counted matrix-product GFLOP of one training step (forward, loss, backward) at the fixed batch.</summary>
+    public required double StepGflop { get; init; }
+
+    /// <summary>The same step with a mean-pooled head, which reads every position (nothing to prune).</summary>
+    public required PooledStepResult MeanPooled { get; init; }
+
+    /// <summary>Real-token throughput with length bucketing vs fixed padding, at the fixed batch's length.</summary>
+    public required ThroughputResult Throughput { get; init; }
+
+    /// <summary>The same at a long maximum length, where padding to it costs more.</summary>
+    public required ThroughputResult LongThroughput { get; init; }
+
+    /// <summary>Merged-model vs base-model inference.</summary>
+    public required MergedLatencyResult Merged { get; init; }
+
+    /// <summary><c>vblora-graph prepare</c> as a child process: wall time (ms) and peak RSS.</summary>
+    public required ChildMeasure Prepare { get; init; }
+
+    /// <summary>A short <c>vblora-run train</c> at the fixed batch size and padding as a child process.</summary>
+    public required ChildMeasure Training { get; init; }
+
+    /// <summary>Adapter sizes on disk, per method, and the LoRA reference.</summary>
+    public required IReadOnlyList<AdapterSize> Adapters { get; init; }
+
+    /// <summary>Where the training step's time goes (ONNX Runtime profiler).</summary>
+    public required StepProfileResult Profile { get; init; }
+}
+
+/// <summary>The settings a benchmark ran with.</summary>
+public sealed record BenchmarkSettings(string Model, string Adapter, int BatchSize, int SequenceLength, int Threads, int Warmup, int Iterations,
+    string TrainFile);
+
+/// <summary>A training step with another head, timed interleaved with the forward and the headline step.</summary>
+/// <param name="StepMs">Step time, ms.</param>
+/// <param name="StepOverForward">Step / forward time of the same iteration.</param>
+/// <param name="StepGflop">Counted matrix-product GFLOP of the step.</param>
+public sealed record PooledStepResult(SampleSummary StepMs, SampleSummary StepOverForward, double StepGflop);
+
+/// <summary>Real (unpadded) tokens per second of training on one sample of the data, bucketed vs fixed padding.</summary>
+/// <param name="MaxLength">Truncation length, and the length every fixed-padding batch is padded to.</param>
+/// <param name="BucketedTokensPerSecond">Real tokens / step time with <c>--padding longest</c> (length-bucketed batches).</param>
+/// <param name="FixedTokensPerSecond">Real tokens / step time with <c>--padding maxlength</c>.</param>
+/// <param name="Speedup">Bucketed / fixed.</param>
+/// <param name="ExamplesTimed">Examples of the sample, trained on once in each mode.</param>
+/// <param name="BucketedPaddingEfficiency">Real / padded tokens of the sample's bucketed batches.</param>
+/// <param name="FixedPaddingEfficiency">Real / padded tokens of its fixed-padding batches. Attention grows with the square of
+/// the length, so the speedup can exceed the ratio of the two.</param>
+public sealed record ThroughputResult(long MaxLength, double BucketedTokensPerSecond, double FixedTokensPerSecond, double Speedup, int ExamplesTimed,
+    double BucketedPaddingEfficiency, double FixedPaddingEfficiency);
+
+/// <summary>Merged vs base inference latency on the fixed batch, timed interleaved.</summary>
+public sealed record MergedLatencyResult(SampleSummary BaseMs, SampleSummary MergedMs, SampleSummary MergedOverBase);
+
+/// <summary>A child process's wall time (ms) and peak resident set size (bytes), and what it ran.</summary>
+public sealed record ChildMeasure(double WallMs, long PeakRssBytes, string Command);
+
+/// <summary>An adapter's stored size.</summary>
+/// <param name="Method">Method and configuration.</param>
+/// <param name="StoredParameters">Stored parameters in float32 equivalents (PEFT's count).</param>
+/// <param name="Bytes">Bytes on disk.</param>
+/// <param name="Measured">True when <paramref name="Bytes"/> is a written file's size; false when computed (reference methods not built here).</param>
+public sealed record AdapterSize(string Method, double StoredParameters, long Bytes, bool Measured);
+
+/// <summary>The profiled training step: time per op type and the backward share.</summary>
+/// <param name="Steps">Profiled steps.</param>
+/// <param name="StepMs">Mean profiled run time of the training session per step, ms (profiling adds overhead).</param>
+/// <param name="BackwardShare">Share of kernel time spent in backward (<c>grad/…</c>) nodes.</param>
+/// <param name="TopOps">Largest op types: kernel ms per step, node count, share of kernel time.</param>
+public sealed record StepProfileResult(int Steps, double StepMs, double BackwardShare, IReadOnlyList<ProfiledOp> TopOps);
+
+/// <summary>One op type's cost in the profiled step.</summary>
+public sealed record ProfiledOp(string OpType, int Nodes, double MsPerStep, double Share);

@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Differentiation.Pruning;
+using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.GraphBuilder.Merge;
+using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.Runtime.Data;
+using VbLoraOrt.Runtime.Runs;
+using VbLoraOrt.Runtime.Sessions;
+using VbLoraOrt.Runtime.Text;
+using VbLoraOrt.Runtime.Training;
+
+namespace VbLoraOrt.Bench;
+
+/// <summary>
+/// <c>vblora-run bench</c>: measures, in one process, VB-LoRA (query,value; bank 256×128, r 4, k 2) training on
+/// all-MiniLM-L6-v2 against plain ORT inference, on the product's own session setup (<see cref="DeviceSessions"/>:
+/// per-session pools, no spinning). Things compared are timed interleaved, iteration by iteration, so load on a
+/// shared machine hits both sides alike; the ratios are the numbers to trust, absolute times vary with the load.
+/// The headline head pools the CLS token (the prepare default; the last layer is then computed at that position
+/// only, see <c>PositionPruning</c>); a mean-pooled head, which reads every position, is timed alongside.
+/// </summary>
+/// <remarks>
+/// Steps: (1) <c>vblora-graph prepare</c> and (2) a short <c>vblora-run train</c> as child processes (wall time, peak
+/// RSS); (3) adapter sizes; (4) matrix-product FLOPs of forward and step counted from the graphs; (5) forward vs step
+/// (CLS and mean pooling) on a fixed batch; (6) real-token throughput bucketed vs fixed padding, at the fixed length
+/// and at a long one; (7) merged vs base latency; (8) an ONNX Runtime profile of the step.
+/// </remarks>
+public static class TrainingBenchmark
+{
+    /// <summary>The adapter configuration measured.</summary>
+    public const string AdapterDescription = "VB-LoRA query,value; bank 256×128, r 4, k 2; CLS-pooled 2-class head";
+
+    static readonly Dictionary<string, float> LearningRates = new()
+    {
+        [ParameterGroups.Bank] = 1e-3f, [ParameterGroups.Logits] = 1e-2f, [ParameterGroups.Head] = 4e-3f,
+    };
+
+    /// <summary>Runs every measurement; progress goes to <paramref name="log"/>.</summary>
+    public static BenchmarkResult Run(BenchmarkOptions options, TextWriter log, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        options.Validate();
+        var machine = MachineInfo.Current();
+        Directory.CreateDirectory(options.WorkDirectory);
+        string artifacts = Path.Combine(options.WorkDirectory, "artifacts");
+        string meanArtifacts = Path.Combine(options.WorkDirectory, "artifacts-mean");
+
+        log.WriteLine($"machine: {machine.Cpu}, {machine.LogicalCores} logical cores, ONNX Runtime {machine.OrtVersion}, load {machine.LoadAverage}");
+        var prepare = Prepare(options, log, "cls", artifacts);
+        Prepare(options, log, "mean", meanArtifacts);
+        var folder = ArtifactFolder.Open(artifacts);
+        var initial = Checkpoint.Load(folder.InitialCheckpoint, folder.Identity);
+        var meanFolder = ArtifactFolder.Open(meanArtifacts);
+        var training = Measure(options.RunProgram, log, "train", "--artifacts", artifacts, "--train", options.TrainFile,
+            "--out", Path.Combine(options.WorkDirectory, "rss-run"), "--max-steps", "3", "--batch-size", $"{options.BatchSize}",
+            "--max-length", $"{options.SequenceLength}", "--padding", "maxlength", "--threads", $"{options.Threads}", "--checkpoint-every", "1000");
+        cancel.ThrowIfCancellationRequested();
+
+        var adapters = AdapterSizes(options, folder, initial, options.WorkDirectory);
+        var dims = new Dictionary<string, long> { ["batch"] = options.BatchSize, ["sequence"] = options.SequenceLength };
+        double forwardGflop = Gflop(Path.Combine(artifacts, ArtifactNames.BaseModel), dims, log);
+        double stepGflop = Gflop(folder.TrainingModel, dims, log);
+        double meanStepGflop = Gflop(meanFolder.TrainingModel, dims, log);
+
+        var tokenizer = folder.LoadTokenizer();
+        var data = TrainingData.Load(options.TrainFile, folder.Manifest.Task, tokenizer, options.SequenceLength, skipBadRows: false, classNames: null);
+        var fixedBatch = data.Batches(Batching(options, PaddingMode.MaxLength), 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs)
+            .First(b => b.Feeds[0].Shape[0] == options.BatchSize).Feeds;
+
+        SampleSummary forwardMs, stepMs, ratio;
+        PooledStepResult meanPooled;
+        ThroughputResult throughput, longThroughput;
+        MergedLatencyResult merged;
+        using (var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads }))
+        using (var baseModel = BoundForward.Open(device, Path.Combine(artifacts, ArtifactNames.BaseModel), fixedBatch))
+        {
+            using (var state = TrainingState.Create(device, folder.Manifest.Trainables, initial))
+            using (var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel))
+            {
+                var settings = Settings(folder);
+                using (var meanState = TrainingState.Create(device, meanFolder.Manifest.Trainables, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity)))
+                using (var meanTrainer = Trainer.Create(meanState, meanFolder.TrainingModel, meanFolder.OptimizerModel))
+                {
+                    var meanSettings = Settings(meanFolder);
+                    log.WriteLine($"forward vs step (CLS and mean pooling) at {options.BatchSize}×{options.SequenceLength}: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
+                    var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, baseModel.Run, () => Step(trainer, fixedBatch, settings), () => Step(meanTrainer, fixedBatch, meanSettings));
+                    var (f, s, m) = (times[0], times[1], times[2]);
+                    (forwardMs, stepMs, ratio) = (SampleSummary.Of(f).Scaled(1e3), SampleSummary.Of(s).Scaled(1e3), SampleSummary.Of(s.Zip(f, (x, y) => x / y)));
+                    meanPooled = new PooledStepResult(SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(f, (x, y) => x / y)), meanStepGflop);
+                    log.WriteLine($"  forward {forwardMs.Median:F0} ms, step {stepMs.Median:F0} ms, step/forward {ratio.Median:F2}; " +
+                                  $"mean-pooled step {meanPooled.StepMs.Median:F0} ms, step/forward {meanPooled.StepOverForward.Median:F2}");
+                }
+                throughput = Throughput(options, trainer, settings, folder, tokenizer, options.SequenceLength, options.ThroughputBatches, log, cancel);
+                longThroughput = Throughput(options, trainer, settings, folder, tokenizer, options.LongSequenceLength, options.LongThroughputBatches, log, cancel);
+            }
+            merged = MergedLatency(options, device, baseModel, folder, initial, fixedBatch, log, cancel);
+        }
+        var profile = ProfileStep(options, folder, initial, fixedBatch, log);
+        return new BenchmarkResult
+        {
+            Machine = machine,
+            Settings = new BenchmarkSettings(Path.GetFileName(Path.GetDirectoryName(options.ModelPath)) ?? options.ModelPath, AdapterDescription,
+                options.BatchSize, options.SequenceLength, options.Threads, options.WarmupIterations, options.Iterations,
+                Path.GetFileName(options.TrainFile)),
+            ForwardMs = forwardMs, StepMs = stepMs, StepOverForward = ratio, ForwardGflop = forwardGflop, StepGflop = stepGflop,
+            MeanPooled = meanPooled, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile,
+        };
+    }
+
+    static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
+        Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value", "--num-vectors", "256",
+            "--vector-length", "128", "--rank", "4", "--topk", "2", "--pooling", pooling, "--vocab", options.VocabPath,
+            "--max-length", $"{options.SequenceLength}", "--out", folder);
+
+    static ChildMeasure Measure(ProgramCommand program, TextWriter log, params string[] arguments)
+    {
+        var args = program.With(arguments);
+        log.WriteLine($"child: {program} {arguments[0]} …");
+        var run = ChildProcessMeter.Run(program.FileName, args);
+        log.WriteLine($"  {run.Wall.TotalSeconds:F1} s, peak RSS {run.PeakRssBytes / 1048576.0:F0} MiB");
+        return new ChildMeasure(run.Wall.TotalMilliseconds, run.PeakRssBytes, $"{Path.GetFileName(program.ToString())} {string.Join(' ', arguments)}");
+    }
+
+    static double Gflop(string modelPath, IReadOnlyDictionary<string, long> dims, TextWriter log)
+    {
+        var count = MatMulFlops.Count(OnnxModel.Load(modelPath), dims);
+        log.WriteLine($"{Path.GetFileName(modelPath)}: {count.Flops / 1e9:F1} GFLOP in {count.Products} matrix products" +
+                      (count.Unresolved.Count > 0 ? $"; {count.Unresolved.Count} products of unknown shape not counted (e.g. {count.Unresolved[0]})" : ""));
+        return count.Flops / 1e9;
+    }
+
+    static BatchOptions Batching(BenchmarkOptions options, PaddingMode padding, int? maxLength = null) =>
+        new() { BatchSize = options.BatchSize, MaxLength = maxLength ?? options.SequenceLength, Padding = padding, Seed = 42 };
+
+    static Dictionary<string, GroupHyperparameters> Settings(ArtifactFolder folder) =>
+        folder.Manifest.Trainables.Select(t => t.Group).Distinct()
+            .ToDictionary(g => g, g => new GroupHyperparameters(LearningRates.GetValueOrDefault(g, 1e-3f), 0f));
+
+    static void Step(Trainer trainer, IReadOnlyList<BatchTensor> batch, IReadOnlyDictionary<string, GroupHyperparameters> settings)
+    {
+        var result = trainer.Step(batch, settings);
+        if (!result.Applied)
+            throw new InvalidOperationException($"benchmark step was rejected: {result.Rejection}");
+    }
+
+    // Warm-up, then per iteration one run of each, rotating which goes first so none always meets a cold cache.
+    static List<double>[] Interleaved(int warmup, int iterations, CancellationToken cancel, params Action[] actions)
+    {
+        for (int i = 0; i < warmup; i++)
+            foreach (var action in actions)
+                action();
+        var times = actions.Select(_ => new List<double>()).ToArray();
+        for (int i = 0; i < iterations; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            for (int j = 0; j < actions.Length; j++)
+            {
+                int k = (i + j) % actions.Length;
+                times[k].Add(Time(actions[k]));
+            }
+        }
+        return times;
+    }
+
+    static double Time(Action action)
+    {
+        long start = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    // Trains on one seeded sample of the data twice, once per padding mode: both modes see exactly the same examples
+    // (so the same real tokens), and the ratio of their times is the speedup. Batches alternate between the modes.
+    static ThroughputResult Throughput(BenchmarkOptions options, Trainer trainer, Dictionary<string, GroupHyperparameters> settings,
+        ArtifactFolder folder, BertTextTokenizer tokenizer, int maxLength, int batches, TextWriter log, CancellationToken cancel)
+    {
+        var text = DataFileReader.ReadText(options.TrainFile, LabelKind.Class);
+        var random = new Random(42);
+        int rows = batches == 0 ? text.Examples.Count : Math.Min(text.Examples.Count, batches * options.BatchSize);
+        var sample = EncodedDataset.Encode(text with { Examples = text.Examples.OrderBy(_ => random.Next()).Take(rows).ToList() }, tokenizer, maxLength);
+        List<(IReadOnlyList<BatchTensor> Feeds, long Tokens, long Padded)> BatchesOf(PaddingMode padding) =>
+            sample.TextBatches(Batching(options, padding, maxLength), 0)
+                .Select(b => (BatchFeeds.ForText(b, folder.Manifest.DataInputs, withLabels: true), b.Tokens.AttentionMask.Sum(), (long)b.Tokens.AttentionMask.Length))
+                .ToList();
+        var bucketed = BatchesOf(PaddingMode.Longest);
+        var fixedPadding = BatchesOf(PaddingMode.MaxLength);
+        log.WriteLine($"real-token throughput at max length {maxLength}: the same {rows} examples as {bucketed.Count} bucketed and {fixedPadding.Count} fixed-padding batches, alternating");
+
+        double bucketedSeconds = 0, fixedSeconds = 0;
+        for (int i = 0; i < Math.Max(bucketed.Count, fixedPadding.Count); i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (i < bucketed.Count)
+                bucketedSeconds += Time(() => Step(trainer, bucketed[i].Feeds, settings));
+            if (i < fixedPadding.Count)
+                fixedSeconds += Time(() => Step(trainer, fixedPadding[i].Feeds, settings));
+        }
+        long tokens = bucketed.Sum(b => b.Tokens);
+        double bucketedRate = tokens / bucketedSeconds, fixedRate = fixedPadding.Sum(b => b.Tokens) / fixedSeconds;
+        double bucketedEfficiency = (double)tokens / bucketed.Sum(b => b.Padded), fixedEfficiency = (double)tokens / fixedPadding.Sum(b => b.Padded);
+        log.WriteLine($"  bucketed {bucketedRate:F0} real tokens/s, fixed {fixedRate:F0}: ×{bucketedRate / fixedRate:F2} " +
+                      $"(real tokens {bucketedEfficiency:P0} vs {fixedEfficiency:P0} of the padded batches)");
+        return new ThroughputResult(maxLength, bucketedRate, fixedRate, bucketedRate / fixedRate, rows, bucketedEfficiency, fixedEfficiency);
+    }
+
+    static MergedLatencyResult MergedLatency(BenchmarkOptions options, DeviceSessions device, BoundForward baseModel, ArtifactFolder folder,
+        Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log, CancellationToken cancel)
+    {
+        string path = Path.Combine(options.WorkDirectory, "merged", "model.onnx");
+        // The initial adapter is non-zero (random bank, random logits), so the merged weights differ from the base's.
+        MergedModelExporter.Export(folder.Directory, folder.Manifest, initial.Tensors.ToDictionary(t => t.Name, t => t.Values), path);
+        using var merged = BoundForward.Open(device, path, batch);
+        // Twice the iterations (at least 20): the two graphs are the same, so only noise separates them, and a forward is cheap.
+        int iterations = Math.Max(20, 2 * options.Iterations);
+        log.WriteLine($"merged vs base inference: {options.WarmupIterations} warm-up + {iterations} interleaved iterations");
+        var times = Interleaved(options.WarmupIterations, iterations, cancel, baseModel.Run, merged.Run);
+        var (b, m) = (times[0], times[1]);
+        var result = new MergedLatencyResult(SampleSummary.Of(b).Scaled(1e3), SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(b, (x, y) => x / y)));
+        log.WriteLine($"  base {result.BaseMs.Median:F0} ms, merged {result.MergedMs.Median:F0} ms, merged/base {result.MergedOverBase.Median:F3}");
+        return result;
+    }
+
+    static IReadOnlyList<AdapterSize> AdapterSizes(BenchmarkOptions options, ArtifactFolder folder, Checkpoint initial, string workDirectory)
+    {
+        // The stored form's size does not depend on the values; the initial ones stand in for trained ones.
+        var summary = AdapterFile.Save(Path.Combine(workDirectory, "adapter" + AdapterFile.Extension), folder.Manifest,
+            initial.Tensors.ToDictionary(t => t.Name, t => t.Values));
+        // The other methods on the same targets and head, prepared and saved the same way.
+        const int loraRank = 8;
+        const int thetaLength = 4096;
+        return
+        [
+            new AdapterSize("vblora (h 256, b 128, r 4, k 2; + head)", folder.Manifest.Counts.AdapterStored + folder.Manifest.Counts.Head, summary.FileBytes, Measured: true),
+            OtherMethod(options, folder, workDirectory, $"unilora (d {thetaLength}, r 4; + head)",
+                new UniLoraMethod(new UniLoraOptions { ThetaLength = thetaLength, Rank = 4 })),
+            OtherMethod(options, folder, workDirectory, $"LoRA r {loraRank} (A, B as F32; + head)",
+                new LoraMethod(new LoraOptions { Rank = loraRank, Alpha = 2 * loraRank })),
+        ];
+    }
+
+    static AdapterSize OtherMethod(BenchmarkOptions options, ArtifactFolder folder, string workDirectory, string description, IAdapterMethod method)
+    {
+        string directory = Path.Combine(workDirectory, "artifacts-" + method.Name);
+        var manifest = ArtifactBuilder.Prepare(new PrepareOptions
+        {
+            ModelPath = options.ModelPath,
+            OutputDirectory = directory,
+            Method = method,
+            Targets = TargetSpec.FromNames(folder.Manifest.Targets.Select(t => t.Path)),
+            Task = new TaskOptions { Kind = folder.Manifest.Task.Kind, NumLabels = folder.Manifest.Task.NumLabels, Pooling = folder.Manifest.Task.Pooling },
+        });
+        var initial = Checkpoint.Load(Path.Combine(directory, ArtifactNames.InitialCheckpoint), manifest.Identity);
+        var saved = AdapterFile.Save(Path.Combine(workDirectory, $"adapter-{method.Name}{AdapterFile.Extension}"), manifest,
+            initial.Tensors.ToDictionary(t => t.Name, t => t.Values));
+        return new AdapterSize(description, manifest.Counts.AdapterStored + manifest.Counts.Head, saved.FileBytes, Measured: true);
+    }
+
+    static StepProfileResult ProfileStep(BenchmarkOptions options, ArtifactFolder folder, Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log)
+    {
+        string directory = Path.Combine(options.WorkDirectory, "profile");
+        if (Directory.Exists(directory))
+            Directory.Delete(directory, recursive: true);
+        Directory.CreateDirectory(directory);
+        log.WriteLine($"profiling {options.ProfiledSteps} training steps (ONNX Runtime profiler) …");
+        var settings = Settings(folder);
+        using (var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads, ProfileFilePrefix = Path.Combine(directory, "step") }))
+        using (var state = TrainingState.Create(device, folder.Manifest.Trainables, initial))
+        using (var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel))
+        {
+            for (int i = 0; i < options.ProfiledSteps + 1; i++)
+                Step(trainer, batch, settings);
+        } // sessions write their traces when disposed
+
+        var profile = OrtProfile.Read(Directory.GetFiles(directory, "*.json"), skipRuns: 1);
+        if (profile.Runs == 0 || profile.KernelMicroseconds <= 0)
+            throw new InvalidOperationException($"{directory}: ONNX Runtime wrote no profiled runs; the step profile is missing.");
+        int steps = options.ProfiledSteps;
+        double kernel = profile.KernelMicroseconds;
+        var top = profile.Ops.Take(10).Select(o => new ProfiledOp(o.OpType, o.Nodes, o.Microseconds / steps / 1e3, o.Microseconds / kernel)).ToList();
+        var result = new StepProfileResult(steps, profile.RunMicroseconds / steps / 1e3, profile.BackwardMicroseconds / kernel, top);
+        log.WriteLine($"  {result.StepMs:F0} ms per profiled step (training + optimizer runs), backward {result.BackwardShare:P0} of kernel time; top: " +
+                      string.Join(", ", top.Take(5).Select(o => $"{o.OpType} {o.Share:P0}")));
+        return result;
+    }
+}
