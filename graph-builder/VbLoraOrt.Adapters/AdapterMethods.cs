@@ -8,44 +8,59 @@ using VbLoraOrt.Onnx;
 namespace VbLoraOrt.Adapters;
 
 /// <summary>
-/// The registry of adapter methods by name: creates a method from its options as stored in a manifest, so the
-/// runner rebuilds exactly the method the artifacts were prepared with.
+/// The one list of adapter methods. Everything else (the command line, prepare, train, export, the demo, the contract
+/// test) enumerates it; registering a method is one line here plus its folder under <c>Methods/</c>.
 /// </summary>
 public static class AdapterMethods
 {
+    /// <summary>Every method this build knows, the default first.</summary>
+    public static IReadOnlyList<AdapterMethodDescriptor> All { get; } =
+    [
+        VbLoraDescriptor.Instance,
+        UniLoraDescriptor.Instance,
+        LoraDescriptor.Instance,
+    ];
+
+    /// <summary>The method <c>prepare</c> and the demo use when none is named.</summary>
+    public static AdapterMethodDescriptor Default => All[0];
+
+    /// <summary>The task head's parameter group, present in every classify artifact folder.</summary>
+    public static ParameterGroup HeadGroup { get; } = new(ParameterGroups.Head, 4e-3f, "the task head (classifier weight and bias)");
+
     /// <summary>Method names this build knows.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["vblora", "lora", "unilora"];
+    public static IReadOnlyList<string> Names { get; } = All.Select(d => d.Name).ToArray();
 
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    /// <summary>Every parameter group a method of this build (or the head) declares, by name.</summary>
+    public static IReadOnlyList<ParameterGroup> Groups { get; } =
+        All.SelectMany(d => d.Groups).Append(HeadGroup).DistinctBy(g => g.Name).ToArray();
 
-    /// <summary>The options of <paramref name="method"/> as a JSON object (for the manifest).</summary>
-    public static JsonElement OptionsOf(IAdapterMethod method) => method switch
-    {
-        VbLoraMethod v => JsonSerializer.SerializeToElement(v.Options, Json),
-        LoraMethod l => JsonSerializer.SerializeToElement(l.Options, Json),
-        UniLoraMethod u => JsonSerializer.SerializeToElement(u.Options, Json),
-        _ => throw new ArgumentException($"unknown adapter method type {method.GetType().Name}", nameof(method)),
-    };
+    /// <summary>The descriptor named <paramref name="name"/>.</summary>
+    /// <exception cref="BadInputException">No method has that name.</exception>
+    public static AdapterMethodDescriptor Find(string name) =>
+        All.FirstOrDefault(d => d.Name == name)
+        ?? throw new BadInputException($"adapter method '{name}' is not known to this build (known: {string.Join(", ", Names)}).");
 
-    /// <summary>Recreates a method from its name and <see cref="OptionsOf"/> output.</summary>
-    /// <exception cref="BadInputException">Unknown method or unreadable options.</exception>
+    /// <summary>Recreates a method from its name and <see cref="IAdapterMethod.SaveOptions"/> output.</summary>
+    /// <exception cref="BadInputException">Unknown method, or options that are unreadable or out of range.</exception>
     public static IAdapterMethod Create(string name, JsonElement options)
     {
+        var descriptor = Find(name);
         try
         {
-            return name switch
-            {
-                "vblora" => new VbLoraMethod(options.Deserialize<VbLoraOptions>(Json) ?? new VbLoraOptions()),
-                "lora" => new LoraMethod(options.Deserialize<LoraOptions>(Json) ?? new LoraOptions()),
-                "unilora" => new UniLoraMethod(options.Deserialize<UniLoraOptions>(Json) ?? new UniLoraOptions()),
-                _ => throw new BadInputException($"adapter method '{name}' is not known to this build (known: {string.Join(", ", Names)})."),
-            };
+            return descriptor.Load(options);
         }
         catch (JsonException e)
         {
             throw new BadInputException($"options of adapter method '{name}' are unreadable: {e.Message}", e);
         }
+        catch (UsageException e)
+        {
+            throw new BadInputException($"options of adapter method '{name}' are invalid: {e.Message}", e);
+        }
     }
+
+    /// <summary>The default learning rate of <paramref name="group"/>, or null when no method of this build declares it.</summary>
+    public static float? DefaultLearningRate(string group) => Groups.FirstOrDefault(g => g.Name == group)?.DefaultLearningRate;
 
     /// <summary>
     /// The method and plan a manifest describes, checked: the manifest's adapter trainables must be exactly what its

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Merging;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
@@ -9,12 +11,19 @@ namespace VbLoraOrt.Adapters;
 /// turns its trainable tensors θ into, per target layer, <c>A: [r, in]</c> and <c>B: [out, r]</c>, and the
 /// target's output gains <c>(x·Aᵀ)·Bᵀ</c>. A method knows only that composition; <see cref="AdapterInjector"/>
 /// wires it into a graph and <c>Merging.AdapterMerger</c> folds it into the weights, for every method alike.
-/// Adding a method (Uni-LoRA, VeRA, LoRA) means adding one implementation of this interface.
+/// A configured method is created by its <see cref="AdapterMethodDescriptor"/>; adding a method means adding one
+/// folder with a descriptor and an implementation of this interface, and one line in <see cref="AdapterMethods"/>.
 /// </summary>
 public interface IAdapterMethod
 {
-    /// <summary>Short method name for manifests and logs, e.g. <c>vblora</c>.</summary>
+    /// <summary>The method's descriptor (name, options, groups…).</summary>
+    AdapterMethodDescriptor Descriptor { get; }
+
+    /// <summary>Short method name for manifests and logs: <see cref="AdapterMethodDescriptor.Name"/>.</summary>
     string Name { get; }
+
+    /// <summary>The configuration as a JSON object, as manifests and adapter files record it; <see cref="AdapterMethodDescriptor.Load"/> reads it back.</summary>
+    JsonElement SaveOptions();
 
     /// <summary>
     /// Checks <paramref name="targets"/> against the method's configuration and lists the trainable tensors.
@@ -48,4 +57,27 @@ public interface IAdapterMethod
     /// count at their byte width (a uint8 index is 0.25), as PEFT reports it.
     /// </summary>
     double StoredParameterCount(AdapterPlan plan);
+
+    /// <summary>
+    /// <paramref name="values"/> (every parameter of <paramref name="plan"/>) changed so that the adapter adds exactly
+    /// nothing: ΔW = 0 for every target (VB-LoRA: a zero bank; LoRA: B = 0; Uni-LoRA: θ = 0). What a head-only
+    /// baseline trains from, and what a fresh adapter means. Only the tensors that must change are replaced.
+    /// </summary>
+    IReadOnlyDictionary<string, float[]> ZeroUpdate(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values);
+
+    /// <summary>The adapter's stored form (DESIGN.md §2): the tensors its file holds for <paramref name="values"/>.</summary>
+    IReadOnlyList<SafeTensor> Encode(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values);
+
+    /// <summary>
+    /// The plan's parameter values rebuilt from a stored form read by <see cref="AdapterFile"/>: each tensor taken
+    /// from <paramref name="stored"/> with its dtype and shape checked, values checked finite and in range.
+    /// </summary>
+    /// <exception cref="BadInputException">A tensor is missing, malformed or out of range (the message names the file and key).</exception>
+    Dictionary<string, float[]> Decode(AdapterPlan plan, StoredTensors stored);
+
+    /// <summary>
+    /// True when <see cref="Decode"/> gives the trained values themselves, so training can go on from a stored
+    /// adapter; false when the stored form keeps only what inference needs (VB-LoRA's top-k).
+    /// </summary>
+    bool StoredFormTrainable { get; }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VbLoraOrt.Adapters.Targeting;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.GraphBuilder.Cli;
 
@@ -33,11 +34,11 @@ sealed class TargetOptions
     {
         string? names = result.GetValue(Targets), regex = result.GetValue(TargetRegex), exclude = result.GetValue(Exclude);
         if (names != null && regex != null)
-            throw new ArgumentException("give either --targets or --target-regex, not both");
+            throw new UsageException("give either --targets or --target-regex, not both");
         TargetSpec? spec = names != null ? TargetSpec.FromNames(names.Split(','))
             : regex != null ? TargetSpec.FromRegex(regex) : null;
         if (exclude != null)
-            spec = (spec ?? throw new ArgumentException("--exclude needs --targets or --target-regex")).Excluding(exclude.Split(','));
+            spec = (spec ?? throw new UsageException("--exclude needs --targets or --target-regex")).Excluding(exclude.Split(','));
         return spec;
     }
 }

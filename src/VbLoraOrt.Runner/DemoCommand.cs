@@ -1,8 +1,5 @@
 using System.CommandLine;
 using VbLoraOrt.Adapters;
-using VbLoraOrt.Adapters.Methods.Lora;
-using VbLoraOrt.Adapters.Methods.UniLora;
-using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Cli;
 using VbLoraOrt.Contracts.Artifacts;
@@ -28,32 +25,33 @@ static class DemoCommand
         var baseline = new Option<bool>("--baseline") { Description = "Also train a head-only baseline (frozen encoder, same steps) and compare." };
         var data = new Option<string?>("--data") { Description = "Folder with train.jsonl and test.jsonl (default: the committed SpamAssassin sample)." };
         var outDir = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("artifacts", "demo"), Description = "Output folder." };
-        var method = new Option<string>("--method") { DefaultValueFactory = _ => "vblora", Description = "vblora (bank 256×128, r 4, k 2), unilora (d 4096, r 4) or lora (r 8, α 16)." };
-        method.AcceptOnlyFromAmong([.. Methods.Keys]);
+        var method = new Option<string>("--method")
+        {
+            DefaultValueFactory = _ => AdapterMethods.Default.Name,
+            Description = "Adapter method: " + string.Join(", ", AdapterMethods.All.Select(d => $"{d.Name} ({d.Demo.Label})")) + ".",
+        };
+        method.AcceptOnlyFromAmong([.. AdapterMethods.Names]);
         var command = new Command("demo", "Run the main job end to end: spam/ham fine-tuning of all-MiniLM-L6-v2 with VB-LoRA.");
         foreach (Option o in new Option[] { steps, batch, maxLength, baseline, data, outDir, method })
             command.Options.Add(o);
-        command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () => Run(Methods[r.GetValue(method)!],
+        command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () => Run(DemoMethod.Of(AdapterMethods.Find(r.GetValue(method)!)),
             r.GetValue(steps), r.GetValue(batch), r.GetValue(maxLength), r.GetValue(baseline), r.GetValue(data), r.GetValue(outDir)!, output, cancel), error));
         return command;
     }
 
-    // The demo's configuration per method, and its learning rates: VB-LoRA's tuned on this sample (PEFT's 1e-3 / 1e-2
-    // reached 97.0 %, 5× that 97.8 %); LoRA's and Uni-LoRA's the usual values, untuned.
-    sealed record DemoMethod(string Label, IAdapterMethod Method, Dictionary<string, float> LearningRates);
-
-    static readonly Dictionary<string, DemoMethod> Methods = new()
+    // The demo's configuration of a method (its descriptor's preset), and its learning rates: the method's groups as the
+    // preset gives them, the head's 1e-2 for every method.
+    sealed record DemoMethod(string Label, IAdapterMethod Method, Dictionary<string, float> LearningRates)
     {
-        ["vblora"] = new("VB-LoRA (q,v; bank 256x128, r 4, k 2)",
-            new VbLoraMethod(new VbLoraOptions { NumVectors = 256, VectorLength = 128, Rank = 4, TopK = 2 }),
-            new() { [ParameterGroups.Bank] = 5e-3f, [ParameterGroups.Logits] = 5e-2f, [ParameterGroups.Head] = 1e-2f }),
-        ["unilora"] = new("Uni-LoRA (q,v; d 4096, r 4)",
-            new UniLoraMethod(new UniLoraOptions { ThetaLength = 4096, Rank = 4 }),
-            new() { [ParameterGroups.Theta] = 5e-3f, [ParameterGroups.Head] = 1e-2f }),
-        ["lora"] = new("LoRA (q,v; r 8, alpha 16)",
-            new LoraMethod(new LoraOptions { Rank = 8, Alpha = 16 }),
-            new() { [ParameterGroups.Adapter] = 1e-3f, [ParameterGroups.Head] = 1e-2f }),
-    };
+        public const float HeadLearningRate = 1e-2f;
+
+        public static DemoMethod Of(AdapterMethodDescriptor descriptor)
+        {
+            var preset = descriptor.Demo;
+            var rates = new Dictionary<string, float>(preset.LearningRates, StringComparer.Ordinal) { [ParameterGroups.Head] = HeadLearningRate };
+            return new DemoMethod(preset.Label, descriptor.Create(MethodOptionValues.For(descriptor, preset.Options), 42), rates);
+        }
+    }
 
     static int Run(DemoMethod demo, long steps, int batchSize, int maxLength, bool baseline, string? dataDir, string outDir, TextWriter output,
         CancellationToken cancel)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Cli;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Runtime.Sessions;
 
@@ -37,12 +38,12 @@ static class EvalCommand
             }
             else if (r.GetValue(adapter) is { } adapterPath)
             {
-                var folder = ArtifactFolder.Open(r.GetValue(artifacts) ?? throw new ArgumentException("--adapter needs --artifacts DIR"));
+                var folder = ArtifactFolder.Open(r.GetValue(artifacts) ?? throw new UsageException("--adapter needs --artifacts DIR"));
                 var stored = AdapterFile.Load(adapterPath);
                 result = ModelEvaluation.WithParameters(folder, stored.Parameters, stored.Task, file, r.GetValue(batch), device: devices);
             }
             else
-                throw new ArgumentException("give --run RUN, --artifacts DIR --adapter FILE, or --model MERGED.onnx");
+                throw new UsageException("give --run RUN, --artifacts DIR --adapter FILE, or --model MERGED.onnx");
             string accuracy = result.Accuracy is double a ? $", accuracy {a:P2}" : "";
             output.WriteLine($"{file}: {result.Count} examples, loss {result.Loss:F4}{accuracy}");
             return ExitCodes.Ok;

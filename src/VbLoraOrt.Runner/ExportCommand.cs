@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VbLoraOrt.Cli;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Runs;
 
 namespace VbLoraOrt.Runner;
@@ -18,7 +19,7 @@ static class ExportCommand
         {
             string? adapterPath = r.GetValue(adapter), mergedPath = r.GetValue(merged);
             if (adapterPath == null && mergedPath == null)
-                throw new ArgumentException("give --adapter OUT.safetensors, --merged OUT.onnx, or both");
+                throw new UsageException("give --adapter OUT.safetensors, --merged OUT.onnx, or both");
             var trained = TrainedRun.Open(r.GetValue(run)!);
             if (adapterPath != null)
             {

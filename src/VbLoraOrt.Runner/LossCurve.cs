@@ -1,3 +1,4 @@
+using VbLoraOrt.Contracts.Runs;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Runs;
 
@@ -8,17 +9,17 @@ static class LossCurve
 {
     public static void Write(RunFolder run)
     {
-        var train = MetricsLog.Read(run.MetricsPath, "loss");
+        var train = MetricsFile.ReadSteps(run.MetricsPath);
         if (train.Count == 0)
             return;
-        var eval = MetricsLog.Read(run.MetricsPath, "eval_loss");
+        var eval = MetricsFile.ReadEvals(run.MetricsPath);
         var plot = new ScottPlot.Plot();
-        var line = plot.Add.Scatter(train.Select(p => (double)p.Step).ToArray(), train.Select(p => p.Value).ToArray());
+        var line = plot.Add.Scatter(train.Select(p => (double)p.Step).ToArray(), train.Select(p => p.Loss).ToArray());
         line.LegendText = "training loss";
         line.MarkerSize = 0;
         if (eval.Count > 0)
         {
-            var points = plot.Add.Scatter(eval.Select(p => (double)p.Step).ToArray(), eval.Select(p => p.Value).ToArray());
+            var points = plot.Add.Scatter(eval.Select(p => (double)p.Step).ToArray(), eval.Select(p => p.EvalLoss).ToArray());
             points.LegendText = "eval loss";
             points.MarkerSize = 8;
         }

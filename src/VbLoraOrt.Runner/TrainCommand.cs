@@ -1,7 +1,7 @@
 using System.CommandLine;
 using VbLoraOrt.Cli;
-using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Runtime.Sessions;
@@ -43,11 +43,7 @@ sealed class TrainOptionSet
     public Option<long> MaxSteps { get; } = new("--max-steps") { Description = "Stop after this many optimizer steps (overrides --epochs)." };
     public Option<int> BatchSize { get; } = new("--batch-size") { DefaultValueFactory = _ => 16, Description = "Examples per batch." };
     public Option<int> MaxLength { get; } = new("--max-length") { Description = "Maximum tokens per sequence (default: the artifacts')." };
-    public Option<float> LrBank { get; } = new("--lr-bank") { DefaultValueFactory = _ => 1e-3f, Description = "Learning rate of the vector bank." };
-    public Option<float> LrLogits { get; } = new("--lr-logits") { DefaultValueFactory = _ => 1e-2f, Description = "Learning rate of the top-k logits." };
-    public Option<float> LrHead { get; } = new("--lr-head") { DefaultValueFactory = _ => 4e-3f, Description = "Learning rate of the task head." };
-    public Option<float> LrTheta { get; } = new("--lr-theta") { DefaultValueFactory = _ => 3e-3f, Description = "Learning rate of Uni-LoRA's θ (method unilora)." };
-    public Option<float> LrAdapter { get; } = new("--lr-adapter") { DefaultValueFactory = _ => 1e-3f, Description = "Learning rate of LoRA's A and B (method lora)." };
+    public LearningRateOptions LearningRates { get; } = new();
     public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "Decoupled weight decay." };
     public Option<long> Warmup { get; } = new("--warmup") { Description = "Linear warm-up steps (then linear decay to 0)." };
     public Option<int> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 42, Description = "Seed of the data order." };
@@ -56,34 +52,29 @@ sealed class TrainOptionSet
     public Option<long> CheckpointEvery { get; } = new("--checkpoint-every") { DefaultValueFactory = _ => 50, Description = "Checkpoint every N steps (and at the end)." };
     public Option<bool> SkipBadRows { get; } = new("--skip-bad-rows") { Description = "Skip and count bad data rows instead of stopping." };
     public Option<NonFiniteAction> OnNonFinite { get; } = new("--on-non-finite") { DefaultValueFactory = _ => NonFiniteAction.Stop, Description = "stop or skip when a loss or gradient is not finite." };
-    public Option<bool> HeadOnly { get; } = new("--head-only") { Description = "Baseline: zero vector bank, adapter frozen, only the head trains." };
+    public Option<bool> HeadOnly { get; } = new("--head-only") { Description = "Baseline: the adapter starts at its zero update (it adds nothing) and stays frozen; only the head trains." };
     public Option<PaddingMode> Padding { get; } = new("--padding") { DefaultValueFactory = _ => PaddingMode.Longest, Description = "longest (bucketed) or maxlength." };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Artifacts, Train, Eval, Out, Resume, Epochs, MaxSteps, BatchSize, MaxLength, LrBank, LrLogits,
-                     LrHead, LrAdapter, LrTheta, WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
+        foreach (Option option in new Option[] { Artifacts, Train, Eval, Out, Resume, Epochs, MaxSteps, BatchSize, MaxLength })
+            command.Options.Add(option);
+        LearningRates.AddTo(command);
+        foreach (Option option in new Option[] { WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
             command.Options.Add(option);
     }
 
     public TrainOptions Read(ParseResult r) => new()
     {
-        Artifacts = r.GetValue(Artifacts) ?? throw new ArgumentException("--artifacts is required (or --resume RUN)"),
-        TrainFile = r.GetValue(Train) ?? throw new ArgumentException("--train is required (or --resume RUN)"),
+        Artifacts = r.GetValue(Artifacts) ?? throw new UsageException("--artifacts is required (or --resume RUN)"),
+        TrainFile = r.GetValue(Train) ?? throw new UsageException("--train is required (or --resume RUN)"),
         EvalFile = r.GetValue(Eval),
-        Out = r.GetValue(Out) ?? throw new ArgumentException("--out is required (or --resume RUN)"),
+        Out = r.GetValue(Out) ?? throw new UsageException("--out is required (or --resume RUN)"),
         Epochs = r.GetValue(Epochs),
         MaxSteps = r.GetValue(MaxSteps),
         BatchSize = r.GetValue(BatchSize),
         MaxLength = r.GetValue(MaxLength),
-        LearningRates = new()
-        {
-            [ParameterGroups.Bank] = r.GetValue(LrBank),
-            [ParameterGroups.Logits] = r.GetValue(LrLogits),
-            [ParameterGroups.Head] = r.GetValue(LrHead),
-            [ParameterGroups.Adapter] = r.GetValue(LrAdapter),
-            [ParameterGroups.Theta] = r.GetValue(LrTheta),
-        },
+        LearningRates = LearningRates.Read(r),
         WeightDecay = r.GetValue(WeightDecay),
         WarmupSteps = r.GetValue(Warmup),
         Seed = r.GetValue(Seed),

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Files;
-using VbLoraOrt.Adapters.Methods.Lora;
-using VbLoraOrt.Adapters.Methods.UniLora;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
@@ -36,12 +34,7 @@ namespace VbLoraOrt.Bench;
 public static class TrainingBenchmark
 {
     /// <summary>The adapter configuration measured.</summary>
-    public const string AdapterDescription = "VB-LoRA query,value; bank 256×128, r 4, k 2; CLS-pooled 2-class head";
-
-    static readonly Dictionary<string, float> LearningRates = new()
-    {
-        [ParameterGroups.Bank] = 1e-3f, [ParameterGroups.Logits] = 1e-2f, [ParameterGroups.Head] = 4e-3f,
-    };
+    public static string AdapterDescription => $"{AdapterMethods.Default.Demo.Label} at its defaults; CLS-pooled 2-class head";
 
     /// <summary>Runs every measurement; progress goes to <paramref name="log"/>.</summary>
     public static BenchmarkResult Run(BenchmarkOptions options, TextWriter log, CancellationToken cancel = default)
@@ -117,8 +110,8 @@ public static class TrainingBenchmark
     }
 
     static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
-        Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value", "--num-vectors", "256",
-            "--vector-length", "128", "--rank", "4", "--topk", "2", "--pooling", pooling, "--vocab", options.VocabPath,
+        Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value",
+            "--method", AdapterMethods.Default.Name, "--pooling", pooling, "--vocab", options.VocabPath,
             "--max-length", $"{options.SequenceLength}", "--out", folder);
 
     static ChildMeasure Measure(ProgramCommand program, TextWriter log, params string[] arguments)
@@ -141,9 +134,10 @@ public static class TrainingBenchmark
     static BatchOptions Batching(BenchmarkOptions options, PaddingMode padding, int? maxLength = null) =>
         new() { BatchSize = options.BatchSize, MaxLength = maxLength ?? options.SequenceLength, Padding = padding, Seed = 42 };
 
+    // Every group at its default learning rate, as `train` would run it.
     static Dictionary<string, GroupHyperparameters> Settings(ArtifactFolder folder) =>
-        folder.Manifest.Trainables.Select(t => t.Group).Distinct()
-            .ToDictionary(g => g, g => new GroupHyperparameters(LearningRates.GetValueOrDefault(g, 1e-3f), 0f));
+        TrainingRun.ResolveLearningRates(folder, new Dictionary<string, float>())
+            .ToDictionary(g => g.Key, g => new GroupHyperparameters(g.Value, 0f));
 
     static void Step(Trainer trainer, IReadOnlyList<BatchTensor> batch, IReadOnlyDictionary<string, GroupHyperparameters> settings)
     {
@@ -234,16 +228,12 @@ public static class TrainingBenchmark
         // The stored form's size does not depend on the values; the initial ones stand in for trained ones.
         var summary = AdapterFile.Save(Path.Combine(workDirectory, "adapter" + AdapterFile.Extension), folder.Manifest,
             initial.Tensors.ToDictionary(t => t.Name, t => t.Values));
-        // The other methods on the same targets and head, prepared and saved the same way.
-        const int loraRank = 8;
-        const int thetaLength = 4096;
+        // The other methods on the same targets and head, at their demo configurations, prepared and saved the same way.
         return
         [
-            new AdapterSize("vblora (h 256, b 128, r 4, k 2; + head)", folder.Manifest.Counts.AdapterStored + folder.Manifest.Counts.Head, summary.FileBytes, Measured: true),
-            OtherMethod(options, folder, workDirectory, $"unilora (d {thetaLength}, r 4; + head)",
-                new UniLoraMethod(new UniLoraOptions { ThetaLength = thetaLength, Rank = 4 })),
-            OtherMethod(options, folder, workDirectory, $"LoRA r {loraRank} (A, B as F32; + head)",
-                new LoraMethod(new LoraOptions { Rank = loraRank, Alpha = 2 * loraRank })),
+            new AdapterSize($"{folder.Method.Name} ({AdapterMethods.Default.Demo.Label}; + head)", folder.Manifest.Counts.AdapterStored + folder.Manifest.Counts.Head, summary.FileBytes, Measured: true),
+            .. AdapterMethods.All.Where(d => d.Name != folder.Method.Name).Select(d => OtherMethod(options, folder, workDirectory,
+                $"{d.Name} ({d.Demo.Label}; + head)", d.Create(MethodOptionValues.For(d, d.Demo.Options), 42))),
         ];
     }
 

@@ -1,6 +1,3 @@
-using VbLoraOrt.Adapters.Methods.Lora;
-using VbLoraOrt.Adapters.Methods.UniLora;
-using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
@@ -11,14 +8,8 @@ namespace VbLoraOrt.Adapters.Files;
 /// The shipped adapter: one safetensors file holding the trained adapter in its <b>stored form</b> (DESIGN.md §2),
 /// the task head, and metadata to rebuild both on the base model.
 /// <list type="bullet">
-/// <item>VB-LoRA: <c>base_model.vblora_vector_bank</c> <c>[h, b]</c> F32; per target and factor (A, B) the PEFT keys
-/// <c>base_model.model.&lt;module path&gt;.vblora_logits_A_topk_indices</c> <c>[.., k]</c> (U8 when h ≤ 256, I16 when
-/// h ≤ 2^15, else I32) and <c>…_topk_weights</c> <c>[.., k−1]</c> F32, the first k−1 softmax weights of the top-k
-/// logits (the last is 1 − Σ). The top-k is ONNX TopK's: largest first, ties to the lower index (PEFT/torch leave
-/// tie order unspecified).</item>
-/// <item>LoRA: per target <c>base_model.model.&lt;module path&gt;.lora_A.weight</c> <c>[r, in]</c> and <c>….lora_B.weight</c>
-/// <c>[out, r]</c>, F32, B unscaled (α/r is in the method options), as PEFT saves them.</item>
-/// <item>Uni-LoRA: <c>base_model.unilora_theta_d</c> <c>[d]</c> F32; the projection is regenerated from the options' seed.</item>
+/// <item>The adapter: the method's stored form (<see cref="IAdapterMethod.Encode"/>, DESIGN.md §2 and §3.6), under
+/// PEFT's keys.</item>
 /// <item>Classify head: <c>head.classifier.weight</c> <c>[labels, hidden]</c> in torch <c>Linear.weight</c> layout
 /// (the transpose of the graph's <c>head_classifier_weight</c> <c>[hidden, labels]</c>) and <c>head.classifier.bias</c>
 /// <c>[labels]</c>. Embed has no head tensors.</item>
@@ -27,8 +18,8 @@ namespace VbLoraOrt.Adapters.Files;
 /// modules: path, node, weight name, in/out features, layout…), <c>target_spec</c>, <c>task</c>, <c>base_model</c>
 /// (file name, SHA-256, hidden-state output, hidden size) and <c>artifacts_identity</c>.</item>
 /// </list>
-/// Loading gives parameters fit for inference and merging, not for further training (see
-/// <see cref="StoredAdapter.TrainableAgain"/>).
+/// Loading gives parameters fit for inference and merging; whether they can be trained further is the method's
+/// <see cref="IAdapterMethod.StoredFormTrainable"/>.
 /// </summary>
 public static class AdapterFile
 {
@@ -41,8 +32,7 @@ public static class AdapterFile
     /// <param name="trainedValues">Every trainable tensor of the manifest by name, row-major (extra entries, e.g. moments, are ignored).</param>
     /// <returns>The file's size and stored parameter counts.</returns>
     /// <exception cref="AdapterException">A trainable value is missing or has the wrong length.</exception>
-    /// <exception cref="ArgumentException">A value is not finite, or the manifest does not describe what its method plans.</exception>
-    /// <exception cref="NotSupportedException">The method has no stored form yet.</exception>
+    /// <exception cref="BadInputException">A value is not finite, or the manifest does not describe what its method plans.</exception>
     public static AdapterFileSummary Save(string path, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> trainedValues)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -58,14 +48,7 @@ public static class AdapterFile
         foreach (var t in head.Concat(plan.Parameters))
             RequireFinite(t.Name, t.ElementCount, trainedValues);
 
-        var tensors = method switch
-        {
-            VbLoraMethod vbLora => VbLoraStoredForm.Encode(vbLora, plan, adapterValues),
-            LoraMethod lora => LoraStoredForm.Encode(lora, plan, adapterValues),
-            UniLoraMethod uniLora => UniLoraStoredForm.Encode(uniLora, adapterValues),
-            _ => throw new NotSupportedException($"adapter method '{manifest.Method}' has no stored form yet."),
-        };
-        tensors.AddRange(head.Select(t => HeadTensor(t, trainedValues[t.Name])));
+        var tensors = method.Encode(plan, adapterValues).Concat(head.Select(t => HeadTensor(t, trainedValues[t.Name]))).ToList();
         SafetensorsFile.Write(path, tensors, AdapterFileMetadata.From(manifest).ToStrings());
         return Summarize(path, tensors);
     }
@@ -84,13 +67,7 @@ public static class AdapterFile
         var meta = AdapterFileMetadata.Parse(stored, metadata);
         var (method, plan) = Rebuild(stored, meta);
 
-        var values = method switch
-        {
-            VbLoraMethod vbLora => VbLoraStoredForm.Decode(vbLora, plan, stored),
-            LoraMethod lora => LoraStoredForm.Decode(lora, plan, stored),
-            UniLoraMethod uniLora => UniLoraStoredForm.Decode(uniLora, stored),
-            _ => throw stored.Bad($"adapter method '{meta.Method}' has no stored form in this build"),
-        };
+        var values = method.Decode(plan, stored);
         if (meta.Task.Kind == TaskKind.Classify)
         {
             int hidden = meta.BaseModel.HiddenSize, labels = meta.Task.NumLabels;
@@ -111,7 +88,7 @@ public static class AdapterFile
             BaseModel = meta.BaseModel,
             ArtifactsIdentity = meta.ArtifactsIdentity,
             Parameters = values,
-            TrainableAgain = method is not VbLoraMethod, // VB-LoRA keeps only each logits row's top-k
+            TrainableAgain = method.StoredFormTrainable,
             Summary = Summarize(path, tensors),
         };
     }
@@ -124,10 +101,6 @@ public static class AdapterFile
         {
             method = AdapterMethods.Create(meta.Method, meta.MethodOptions);
             plan = method.Plan(meta.Targets);
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            throw stored.Bad($"method options are invalid ({e.Message})");
         }
         catch (BadInputException e)
         {
@@ -142,9 +115,9 @@ public static class AdapterFile
         var listed = manifest.Trainables.Where(t => t.Group != ParameterGroups.Head).Select(Describe).ToList();
         var planned = plan.Parameters.Select(Describe).ToList();
         if (!listed.SequenceEqual(planned, StringComparer.Ordinal))
-            throw new ArgumentException(
+            throw new BadInputException(
                 $"the manifest's adapter tensors ({listed.Count}) are not what method '{manifest.Method}' plans for its targets ({planned.Count}); was the manifest edited?",
-                nameof(manifest));
+                null);
     }
 
     static string Describe(TrainableTensor t) => $"{t.Name}[{string.Join(",", t.Shape)}]";
@@ -157,7 +130,7 @@ public static class AdapterFile
             throw new AdapterException($"trainable tensor '{name}' has {v.LongLength} values, its shape needs {count}.");
         int bad = Array.FindIndex(v, x => !float.IsFinite(x));
         if (bad >= 0)
-            throw new ArgumentException($"trainable tensor '{name}' has a non-finite value ({v[bad]}) at element {bad}; training diverged, save an earlier checkpoint instead.", nameof(values));
+            throw new BadInputException($"trainable tensor '{name}' has a non-finite value ({v[bad]}) at element {bad}; training diverged, export an earlier checkpoint instead.");
     }
 
     static SafeTensor HeadTensor(TrainableTensor t, float[] values) => t.Name switch

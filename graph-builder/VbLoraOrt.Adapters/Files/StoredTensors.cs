@@ -6,11 +6,13 @@ namespace VbLoraOrt.Adapters.Files;
 /// The tensors of one adapter file being read: each expected tensor is taken once with its dtype and shape
 /// checked; whatever is left over at the end is an error. Every error names the file and the tensor.
 /// </summary>
-internal sealed class StoredTensors
+public sealed class StoredTensors
 {
     readonly string _path;
     readonly Dictionary<string, SafeTensor> _remaining;
 
+    /// <summary>Holds the tensors read from <paramref name="path"/>.</summary>
+    /// <exception cref="BadInputException">A key appears twice.</exception>
     public StoredTensors(string path, IReadOnlyList<SafeTensor> tensors)
     {
         _path = path;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Adapters.Targeting;
 
@@ -35,7 +36,7 @@ public sealed class TargetSpec
         ArgumentNullException.ThrowIfNull(names);
         var list = names.Select(n => n.Trim()).Where(n => n.Length > 0).ToList();
         if (list.Count == 0)
-            throw new ArgumentException("the target list is empty; name at least one module, e.g. query,value", nameof(names));
+            throw new UsageException("the target list is empty; name at least one module, e.g. --targets query,value");
         return new TargetSpec(list, null, null, null);
     }
 
@@ -82,7 +83,7 @@ public sealed class TargetSpec
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"'{pattern}' is not a valid regular expression: {e.Message}", nameof(pattern), e);
+            throw new UsageException($"--target-regex '{pattern}' is not a valid regular expression: {e.Message}", e);
         }
     }
 }

@@ -190,7 +190,7 @@ public static class ArtifactBuilder
         {
             BaseModel = new BaseModelInfo(ArtifactNames.BaseModel, sha, opset, options.HiddenStatesOutput, hidden, options.AttentionMaskInput),
             Method = options.Method.Name,
-            MethodOptions = AdapterMethods.OptionsOf(options.Method),
+            MethodOptions = options.Method.SaveOptions(),
             Targets = targets,
             TargetSpec = options.Targets.ToString(),
             Trainables = training.Trainables,

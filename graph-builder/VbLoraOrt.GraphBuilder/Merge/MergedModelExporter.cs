@@ -45,7 +45,7 @@ public static class MergedModelExporter
     /// rewrite that makes inference faster than the base model's. Default false: the base graph, unchanged.
     /// </param>
     /// <exception cref="BadInputException">The folder's base model is missing or does not match the targets.</exception>
-    /// <exception cref="ArgumentException">A head value is missing.</exception>
+    /// <exception cref="BadInputException">A head value is missing.</exception>
     public static void Export(string artifactsDir, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values, string outPath,
         bool taskOutputOnly = false)
     {
@@ -159,7 +159,7 @@ public static class MergedModelExporter
         foreach (string name in new[] { ArtifactNames.HeadWeight, ArtifactNames.HeadBias })
             head[name] = values.TryGetValue(name, out float[]? v)
                 ? v
-                : throw new ArgumentException($"no value for head tensor '{name}'; a merged classifier needs the trained head.", nameof(values));
+                : throw new BadInputException($"no value for head tensor '{name}'; a merged classifier needs the trained head.");
         return head;
     }
 

@@ -1,4 +1,5 @@
 using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.GraphBuilder.Tasks;
 
@@ -20,14 +21,14 @@ public sealed class TaskOptions
     /// <summary>Similarity scale of the contrastive loss (sentence-transformers' default). Default 20.</summary>
     public float EmbedScale { get; init; } = 20f;
 
-    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the bad value.</summary>
+    /// <summary>Throws <see cref="UsageException"/> naming the bad value.</summary>
     public void Validate()
     {
         if (Kind == TaskKind.Classify && NumLabels < 1)
-            throw new ArgumentOutOfRangeException(nameof(NumLabels), NumLabels, "num_labels must be at least 1 (1 = regression)");
+            throw new UsageException($"--num-labels must be at least 1 (1 = regression), not {NumLabels}.");
         if (HeadInitStd <= 0 || !float.IsFinite(HeadInitStd))
-            throw new ArgumentOutOfRangeException(nameof(HeadInitStd), HeadInitStd, "head init std must be a positive number");
+            throw new UsageException($"the head's init std must be a positive number, not {HeadInitStd}.");
         if (EmbedScale <= 0 || !float.IsFinite(EmbedScale))
-            throw new ArgumentOutOfRangeException(nameof(EmbedScale), EmbedScale, "embedding similarity scale must be positive");
+            throw new UsageException($"the embedding similarity scale must be positive, not {EmbedScale}.");
     }
 }

@@ -8,10 +8,12 @@ namespace VbLoraOrt.Runtime.Runs;
 /// <summary>A folder written by <c>vblora-graph prepare</c>: its manifest and the paths of its files.</summary>
 public sealed class ArtifactFolder
 {
-    ArtifactFolder(string directory, ArtifactManifest manifest)
+    ArtifactFolder(string directory, ArtifactManifest manifest, IAdapterMethod method, AdapterPlan plan)
     {
         Directory = directory;
         Manifest = manifest;
+        Method = method;
+        Plan = plan;
     }
 
     /// <summary>The folder.</summary>
@@ -19,6 +21,12 @@ public sealed class ArtifactFolder
 
     /// <summary>Its manifest.</summary>
     public ArtifactManifest Manifest { get; }
+
+    /// <summary>The adapter method, configured as the manifest records it.</summary>
+    public IAdapterMethod Method { get; }
+
+    /// <summary>The method's plan for the manifest's targets (checked against the manifest's trainables).</summary>
+    public AdapterPlan Plan { get; }
 
     /// <summary>Identity checkpoints of these artifacts carry.</summary>
     public string Identity => Manifest.Identity;
@@ -46,8 +54,9 @@ public sealed class ArtifactFolder
         if (!System.IO.Directory.Exists(directory))
             throw new BadInputException($"{directory}: artifact folder not found. Create it with `vblora-graph prepare … --out {directory}`.");
         string manifestPath = Path.Combine(directory, ArtifactNames.Manifest);
-        var folder = new ArtifactFolder(directory, ArtifactManifest.Load(manifestPath));
-        AdapterMethods.PlanOf(folder.Manifest, manifestPath);
+        var manifest = ArtifactManifest.Load(manifestPath);
+        var (method, plan) = AdapterMethods.PlanOf(manifest, manifestPath);
+        var folder = new ArtifactFolder(directory, manifest, method, plan);
         foreach (string file in new[] { folder.TrainingModel, folder.EvalModel, folder.OptimizerModel, folder.InitialCheckpoint })
             if (!File.Exists(file))
                 throw new BadInputException($"{file}: missing from the artifact folder; re-run `vblora-graph prepare`.");

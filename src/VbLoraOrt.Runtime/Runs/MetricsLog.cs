@@ -1,5 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using VbLoraOrt.Contracts.Runs;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Runtime.Runs;
@@ -16,46 +15,17 @@ public sealed class MetricsLog : IDisposable
     {
         if (File.Exists(path))
         {
-            var kept = File.ReadLines(path).Where(line => StepOf(line) is long s && s <= keepThroughStep).ToList();
+            var kept = File.ReadLines(path).Where(line => MetricsFile.StepOf(line) is long s && s <= keepThroughStep).ToList();
             AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
         }
         return new MetricsLog(new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true });
     }
 
-    /// <summary>Appends one record.</summary>
-    public void Write(JsonObject record) => _writer.WriteLine(record.ToJsonString());
+    /// <summary>Appends a step record.</summary>
+    public void Write(StepMetrics record) => _writer.WriteLine(MetricsFile.ToLine(record));
 
-    /// <summary>Reads (step, value) pairs of a numeric field from a metrics file.</summary>
-    public static List<(long Step, double Value)> Read(string path, string field)
-    {
-        var points = new List<(long, double)>();
-        foreach (string line in File.ReadLines(path))
-        {
-            try
-            {
-                var node = JsonNode.Parse(line);
-                if (node?["step"] is JsonValue s && node[field] is JsonValue v)
-                    points.Add((s.GetValue<long>(), v.GetValue<double>()));
-            }
-            catch (JsonException)
-            {
-                // a torn last line of a killed run
-            }
-        }
-        return points;
-    }
-
-    static long? StepOf(string line)
-    {
-        try
-        {
-            return JsonNode.Parse(line)?["step"]?.GetValue<long>();
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-        {
-            return null;
-        }
-    }
+    /// <summary>Appends an evaluation record.</summary>
+    public void Write(EvalMetrics record) => _writer.WriteLine(MetricsFile.ToLine(record));
 
     /// <inheritdoc/>
     public void Dispose() => _writer.Dispose();

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Contracts.Runs;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Runtime.Runs;
@@ -11,19 +13,19 @@ public sealed class RunFolder(string directory)
     public string Directory { get; } = directory;
 
     /// <summary>The options the run started with (<c>run.json</c>).</summary>
-    public string OptionsPath => Path.Combine(Directory, "run.json");
+    public string OptionsPath => Path.Combine(Directory, RunLayout.Options);
 
     /// <summary>The latest complete checkpoint.</summary>
-    public string CheckpointPath => Path.Combine(Directory, "checkpoint.ckpt");
+    public string CheckpointPath => Path.Combine(Directory, RunLayout.Checkpoint);
 
     /// <summary>One JSON object per logged step and per evaluation.</summary>
-    public string MetricsPath => Path.Combine(Directory, "metrics.jsonl");
+    public string MetricsPath => Path.Combine(Directory, RunLayout.Metrics);
 
     /// <summary>Class names of the training data in id order (<c>labels.json</c>), when it named its classes.</summary>
-    public string LabelsPath => Path.Combine(Directory, "labels.json");
+    public string LabelsPath => Path.Combine(Directory, RunLayout.Labels);
 
     /// <summary>The loss curve.</summary>
-    public string PlotPath => Path.Combine(Directory, "loss.png");
+    public string PlotPath => Path.Combine(Directory, RunLayout.Plot);
 
     const long MaxOptionsBytes = 1 << 20;
 
@@ -88,7 +90,7 @@ public sealed class RunFolder(string directory)
         {
             options.Validate();
         }
-        catch (ArgumentException e)
+        catch (UsageException e)
         {
             throw new BadInputException($"{OptionsPath}: invalid run options ({e.Message}).", e);
         }

@@ -1,4 +1,4 @@
-using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Sessions;
 
@@ -15,7 +15,7 @@ public enum NonFiniteAction
 }
 
 /// <summary>Options of <c>vblora-run train</c>; saved as <c>run.json</c> in the run folder so <c>--resume</c> continues alike.</summary>
-public sealed class TrainOptions
+public sealed record TrainOptions
 {
     /// <summary>Artifact folder from <c>vblora-graph prepare</c>.</summary>
     public required string Artifacts { get; init; }
@@ -44,15 +44,11 @@ public sealed class TrainOptions
     /// <summary>Pad to the batch's longest sequence (default) or always to the maximum length.</summary>
     public PaddingMode Padding { get; init; } = PaddingMode.Longest;
 
-    /// <summary>Learning rate per parameter group. Defaults follow PEFT's VB-LoRA example: bank 1e-3, logits 1e-2, head 4e-3.</summary>
-    public Dictionary<string, float> LearningRates { get; init; } = new()
-    {
-        [ParameterGroups.Bank] = 1e-3f,
-        [ParameterGroups.Logits] = 1e-2f,
-        [ParameterGroups.Head] = 4e-3f,
-        [ParameterGroups.Theta] = 3e-3f,
-        [ParameterGroups.Adapter] = 1e-3f,
-    };
+    /// <summary>
+    /// Learning rate per parameter group. Groups not listed take their method's default
+    /// (<see cref="TrainingRun.ResolveLearningRates"/>); <c>run.json</c> records the resolved rate of every group.
+    /// </summary>
+    public Dictionary<string, float> LearningRates { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>Decoupled weight decay of every group. Default 0.</summary>
     public float WeightDecay { get; init; }
@@ -81,19 +77,29 @@ public sealed class TrainOptions
     /// <summary>Start with a zero vector bank and never update the adapter (head-only baseline). Default false.</summary>
     public bool HeadOnly { get; init; }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    /// <summary>Throws naming the first invalid option as the command line spells it.</summary>
+    /// <exception cref="UsageException">An option is out of range.</exception>
     public void Validate()
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(Epochs, 1, "--epochs");
-        ArgumentOutOfRangeException.ThrowIfNegative(MaxSteps, "--max-steps");
-        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, "--batch-size");
-        ArgumentOutOfRangeException.ThrowIfNegative(MaxLength, "--max-length");
-        ArgumentOutOfRangeException.ThrowIfNegative(WarmupSteps, "--warmup");
-        ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointEvery, 1, "--checkpoint-every");
+        AtLeast(Epochs, 1, "--epochs");
+        AtLeast(MaxSteps, 0, "--max-steps");
+        AtLeast(BatchSize, 1, "--batch-size");
+        AtLeast(MaxLength, 0, "--max-length");
+        AtLeast(WarmupSteps, 0, "--warmup");
+        AtLeast(CheckpointEvery, 1, "--checkpoint-every");
         foreach (var (group, rate) in LearningRates)
             if (!(rate >= 0) || float.IsInfinity(rate))
-                throw new ArgumentOutOfRangeException($"--lr-{group}", rate, "learning rates must be finite and ≥ 0");
+                throw new UsageException($"--lr {group}={rate}: learning rates must be finite and ≥ 0.");
         if (!(WeightDecay >= 0) || float.IsInfinity(WeightDecay))
-            throw new ArgumentOutOfRangeException("--weight-decay", WeightDecay, "must be finite and ≥ 0");
+            throw new UsageException($"--weight-decay {WeightDecay}: must be finite and ≥ 0.");
     }
+
+    static void AtLeast(long value, long minimum, string option)
+    {
+        if (value < minimum)
+            throw new UsageException($"{option} must be at least {minimum}, not {value}.");
+    }
+
+    /// <summary>A copy with <paramref name="rates"/> as the learning rates.</summary>
+    public TrainOptions WithLearningRates(Dictionary<string, float> rates) => this with { LearningRates = rates };
 }

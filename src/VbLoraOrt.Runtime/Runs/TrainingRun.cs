@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
+using VbLoraOrt.Contracts.Runs;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Sessions;
@@ -18,13 +18,16 @@ namespace VbLoraOrt.Runtime.Runs;
 public static class TrainingRun
 {
     /// <summary>Starts a new run in <see cref="TrainOptions.Out"/>.</summary>
+    /// <exception cref="UsageException">An option is out of range, or names a parameter group the artifacts do not have.</exception>
     public static TrainSummary Start(TrainOptions options, ITrainingObserver observer, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var run = new RunFolder(options.Out);
-        run.SaveOptions(options);
-        return Execute(options, run, resume: false, observer, cancel);
+        var folder = ArtifactFolder.Open(options.Artifacts);
+        var resolved = options.WithLearningRates(ResolveLearningRates(folder, options.LearningRates));
+        var run = new RunFolder(resolved.Out);
+        run.SaveOptions(resolved);
+        return Execute(resolved, folder, run, resume: false, observer, cancel);
     }
 
     /// <summary>Continues the run in <paramref name="runDirectory"/> from its last complete checkpoint.</summary>
@@ -33,13 +36,33 @@ public static class TrainingRun
         var run = new RunFolder(runDirectory);
         var options = run.LoadOptions();
         run.DeleteInterruptedWrites();
-        return Execute(options, run, resume: true, observer, cancel);
+        var folder = ArtifactFolder.Open(options.Artifacts);
+        return Execute(options.WithLearningRates(ResolveLearningRates(folder, options.LearningRates)), folder, run, resume: true, observer, cancel);
     }
 
-    static TrainSummary Execute(TrainOptions options, RunFolder run, bool resume, ITrainingObserver observer, CancellationToken cancel)
+    /// <summary>
+    /// The learning rate of every parameter group of <paramref name="folder"/>'s trainables: the given one, else the
+    /// group's default (its method's, or the head's).
+    /// </summary>
+    /// <exception cref="UsageException">A given group is not one of the artifacts' groups.</exception>
+    public static Dictionary<string, float> ResolveLearningRates(ArtifactFolder folder, IReadOnlyDictionary<string, float> given)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(given);
+        var groups = folder.Manifest.Trainables.Select(t => t.Group).Distinct(StringComparer.Ordinal).ToList();
+        foreach (string group in given.Keys)
+            if (!groups.Contains(group))
+                throw new UsageException(
+                    $"--lr {group}: the artifacts in {folder.Directory} ({folder.Manifest.Method}) have no parameter group '{group}'; their groups are {string.Join(", ", groups)}.");
+        return groups.ToDictionary(g => g, g => given.TryGetValue(g, out float rate) ? rate
+            : AdapterMethods.DefaultLearningRate(g) ?? throw new BadInputException(
+                $"{folder.Directory}: parameter group '{g}' has no default learning rate in this build; give one with --lr {g}=VALUE."),
+            StringComparer.Ordinal);
+    }
+
+    static TrainSummary Execute(TrainOptions options, ArtifactFolder folder, RunFolder run, bool resume, ITrainingObserver observer, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        var folder = ArtifactFolder.Open(options.Artifacts);
         var manifest = folder.Manifest;
         var tokenizer = folder.LoadTokenizer();
         int maxLength = options.MaxLength > 0 ? options.MaxLength : manifest.Tokenizer.MaxLength;
@@ -56,88 +79,89 @@ public static class TrainingRun
         string checkpointPath = resume && File.Exists(run.CheckpointPath) ? run.CheckpointPath : folder.InitialCheckpoint;
         var checkpoint = checkpointPath == run.CheckpointPath
             ? Checkpoint.Load(run.CheckpointPath, folder.Identity)
-            : Prepared(Checkpoint.Load(folder.InitialCheckpoint, folder.Identity), options.HeadOnly);
+            : Initial(folder, options.HeadOnly);
         using var device = DeviceSessions.Open(new DeviceOptions { Device = options.Device, IntraOpThreads = options.Threads });
         using var state = CreateState(device, manifest, checkpoint, checkpointPath);
         using var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
         using var evaluator = eval == null ? null : Evaluator.ForArtifacts(device, folder);
         using var metrics = MetricsLog.Open(run.MetricsPath, checkpoint.Step);
         var schedule = new LearningRateSchedule(options.WarmupSteps, totalSteps);
-        var groups = manifest.Trainables.Select(t => t.Group).Distinct().ToList();
+        var rejections = new RejectionPolicy(options.OnNonFinite);
         observer.Started(new RunPlan(train.Encoded.Count, batchesPerEpoch, totalSteps, state.Step, train.SkippedRows));
 
         EvalResult? lastEval = null;
-        int rejected = 0, rejectedInARow = 0;
         var start = checkpoint.Position;
         var next = start; // the first batch not yet consumed
         void Save(DataLoaderPosition at) => state.ToCheckpoint(folder.Identity, at).Save(run.CheckpointPath);
+        TrainSummary Summary(bool cancelled) => new(state.Step, lastEval, run.CheckpointPath, rejections.Count, cancelled, train.ClassNames);
 
         for (int epoch = start.Epoch; epoch < epochs && state.Step < totalSteps; epoch++)
         {
             var batches = train.Batches(batching, epoch, tokenizer.PaddingTokenId, manifest.DataInputs);
-            for (int index = epoch == start.Epoch ? (int)start.BatchIndex : 0; index < batches.Count; index++)
+            for (int index = epoch == start.Epoch ? (int)start.BatchIndex : 0; index < batches.Count && state.Step < totalSteps; index++)
             {
-                if (state.Step >= totalSteps)
-                    break;
                 if (cancel.IsCancellationRequested)
                 {
                     Save(next);
                     observer.Message($"cancelled at step {state.Step}; checkpoint saved to {run.CheckpointPath}");
-                    return new TrainSummary(state.Step, lastEval, run.CheckpointPath, rejected, Cancelled: true, train.ClassNames);
+                    return Summary(cancelled: true);
                 }
                 var (feeds, tokens, sources) = batches[index];
                 double factor = schedule.Factor(state.Step + 1);
-                var settings = groups.ToDictionary(g => g, g => new GroupHyperparameters(
-                    options.HeadOnly && g != ParameterGroups.Head ? 0f : (float)(options.LearningRates.GetValueOrDefault(g, 1e-3f) * factor),
-                    options.WeightDecay));
                 var clock = Stopwatch.StartNew();
-                var result = trainer.Step(feeds, settings);
+                var result = Step(trainer, feeds, GroupSettings(options, factor), folder, $"batch {index} of epoch {epoch}, first example {sources}");
                 double tokensPerSecond = tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 observer.Stepped(new StepReport(state.Step, totalSteps, epoch, result.Loss, factor, tokensPerSecond, result.Applied, result.Rejection));
                 if (!result.Applied)
                 {
-                    rejected++;
-                    rejectedInARow++;
-                    if (options.OnNonFinite == NonFiniteAction.Stop)
+                    string? stop = rejections.Reject(result.Rejection!, batches.Count);
+                    if (options.OnNonFinite == NonFiniteAction.Skip)
                     {
-                        Save(next);
-                        throw new NonFiniteStepException(
-                            $"{result.Rejection} Batch {index} of epoch {epoch} (first example: {sources}). The checkpoint {run.CheckpointPath} holds the last finite state (step {state.Step}); lower the learning rate or use --on-non-finite skip.");
+                        observer.Message($"skipped batch {index} of epoch {epoch}: {result.Rejection}");
+                        next = After(epoch, index, batches.Count, options.Seed);
                     }
-                    observer.Message($"skipped batch {index} of epoch {epoch}: {result.Rejection}");
-                    next = After(epoch, index, batches.Count, options.Seed);
-                    // The parameters no longer change, so a whole epoch of rejections would repeat forever under --max-steps.
-                    if (rejectedInARow >= batches.Count)
+                    if (stop != null)
                     {
                         Save(next);
                         throw new NonFiniteStepException(
-                            $"the last {rejectedInARow} batches (a whole epoch) were all rejected as non-finite; the parameters cannot recover. " +
-                            $"The checkpoint {run.CheckpointPath} holds the last finite state (step {state.Step}); lower the learning rate.");
+                            $"{stop} Batch {index} of epoch {epoch} (first example: {sources}). The checkpoint {run.CheckpointPath} holds the last finite state (step {state.Step}); lower the learning rate{(options.OnNonFinite == NonFiniteAction.Stop ? " or use --on-non-finite skip" : "")}.");
                     }
                     continue;
                 }
-                rejectedInARow = 0;
-                metrics.Write(new JsonObject
-                {
-                    ["step"] = state.Step, ["epoch"] = epoch, ["loss"] = result.Loss, ["grad_norm"] = result.GradNorm,
-                    ["lr_factor"] = factor, ["tokens_per_s"] = Math.Round(tokensPerSecond),
-                });
+                rejections.Applied();
                 next = After(epoch, index, batches.Count, options.Seed);
+                metrics.Write(new StepMetrics(state.Step, epoch, result.Loss, result.GradNorm, factor, Math.Round(tokensPerSecond)));
                 if (state.Step % options.CheckpointEvery == 0 || state.Step == totalSteps)
                     Save(next);
             }
             if (evaluator != null)
             {
                 lastEval = evaluator.Evaluate(eval!.Encoded, batching, state.BindParameters, padId: tokenizer.PaddingTokenId);
-                metrics.Write(new JsonObject
-                {
-                    ["step"] = state.Step, ["epoch"] = epoch, ["eval_loss"] = lastEval.Loss, ["eval_accuracy"] = lastEval.Accuracy,
-                });
+                metrics.Write(new EvalMetrics(state.Step, epoch, lastEval.Loss, lastEval.Accuracy));
                 observer.Evaluated(epoch, state.Step, lastEval);
             }
         }
         Save(next);
-        return new TrainSummary(state.Step, lastEval, run.CheckpointPath, rejected, Cancelled: false, train.ClassNames);
+        return Summary(cancelled: false);
+    }
+
+    // Each group's learning rate at this point of the schedule; a head-only run never moves the adapter.
+    static Dictionary<string, GroupHyperparameters> GroupSettings(TrainOptions options, double factor) =>
+        options.LearningRates.ToDictionary(g => g.Key, g => new GroupHyperparameters(
+            options.HeadOnly && g.Key != ParameterGroups.Head ? 0f : (float)(g.Value * factor), options.WeightDecay));
+
+    // A failure inside ONNX Runtime names the model, the step and the batch.
+    static StepResult Step(Trainer trainer, IReadOnlyList<BatchTensor> feeds, IReadOnlyDictionary<string, GroupHyperparameters> settings,
+        ArtifactFolder folder, string where)
+    {
+        try
+        {
+            return trainer.Step(feeds, settings);
+        }
+        catch (ModelRunException e)
+        {
+            throw e.With(where);
+        }
     }
 
     // A checkpoint whose tensors do not fit the trainables is a bad file (exit code 1), not a bad command line.
@@ -156,13 +180,16 @@ public static class TrainingRun
     static DataLoaderPosition After(int epoch, int index, int batchCount, long seed) =>
         index + 1 == batchCount ? new DataLoaderPosition(epoch + 1, 0, seed) : new DataLoaderPosition(epoch, index + 1, seed);
 
-    // A head-only baseline starts from a zero bank, so the adapter adds exactly nothing and the encoder is the base.
-    static Checkpoint Prepared(Checkpoint initial, bool headOnly)
+    // The artifacts' initial state; for a head-only baseline the method's zero update, so the adapter adds exactly
+    // nothing and the encoder is the base model.
+    static Checkpoint Initial(ArtifactFolder folder, bool headOnly)
     {
+        var initial = Checkpoint.Load(folder.InitialCheckpoint, folder.Identity);
         if (!headOnly)
             return initial;
-        var tensors = initial.Tensors.Select(t => t.Name == AdapterTensorNames.VectorBank
-            ? new NamedTensor(t.Name, t.Shape, new float[t.Values.Length]) : t).ToList();
+        var adapter = folder.Plan.Parameters.ToDictionary(p => p.Name, p => initial.Tensors.Single(t => t.Name == p.Name).Values, StringComparer.Ordinal);
+        var zeroed = folder.Method.ZeroUpdate(folder.Plan, adapter);
+        var tensors = initial.Tensors.Select(t => zeroed.TryGetValue(t.Name, out float[]? z) ? new NamedTensor(t.Name, t.Shape, z) : t).ToList();
         return new Checkpoint(initial.ArtifactsId, initial.Step, initial.Position, tensors);
     }
 }

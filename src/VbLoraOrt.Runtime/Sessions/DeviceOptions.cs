@@ -1,3 +1,5 @@
+using VbLoraOrt.Onnx;
+
 namespace VbLoraOrt.Runtime.Sessions;
 
 /// <summary>How <see cref="DeviceSessions"/> configures ONNX Runtime.</summary>
@@ -27,7 +29,7 @@ public sealed class DeviceOptions
         {
             "cpu" => ExecutionDevice.Cpu,
             "cuda" or "gpu" => ExecutionDevice.Cuda,
-            _ => throw new ArgumentException($"unknown device '{text}'; use 'cpu' or 'cuda'.", nameof(text)),
+            _ => throw new UsageException($"--device '{text}' is not known; use cpu or cuda."),
         };
     }
 

@@ -68,10 +68,18 @@ public sealed class DeviceSessions : IDisposable
     }
 
     /// <summary>Opens the model file at <paramref name="modelPath"/> (external data resolved beside it).</summary>
+    /// <exception cref="BadInputException">ONNX Runtime cannot load it: the file is damaged or not a model.</exception>
     public InferenceSession CreateSession(string modelPath)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
-        return CreateSession(_options, o => new InferenceSession(modelPath, o));
+        try
+        {
+            return CreateSession(_options, o => new InferenceSession(modelPath, o));
+        }
+        catch (OnnxRuntimeException e) when (_options.Device == ExecutionDevice.Cpu)
+        {
+            throw new BadInputException($"{modelPath}: ONNX Runtime cannot load this model ({e.Message.Trim()}); the file is damaged or was not written by this product.", e);
+        }
     }
 
     /// <summary>Opens a model held in memory (no external data).</summary>

@@ -1,5 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.Runtime.Sessions;
 
 namespace VbLoraOrt.Runtime.Training;
 
@@ -28,8 +30,9 @@ public sealed class Trainer : IDisposable
     List<OrtValue> _boundBatch = [];
 
     Trainer(TrainingState state, InferenceSession training, InferenceSession optimizer, OrtIoBinding[] trainingBindings,
-        OrtIoBinding[] optimizerBindings, HostScalars scalars, string[] groups, string[] dataInputs)
+        OrtIoBinding[] optimizerBindings, HostScalars scalars, string[] groups, string[] dataInputs, (string Training, string Optimizer) names)
     {
+        _names = names;
         _state = state;
         _training = training;
         _optimizer = optimizer;
@@ -40,6 +43,8 @@ public sealed class Trainer : IDisposable
         DataInputs = dataInputs;
     }
 
+    readonly (string Training, string Optimizer) _names;
+
     /// <summary>Inputs of the training graph a batch must supply (data and labels), in graph order.</summary>
     public IReadOnlyList<string> DataInputs { get; }
 
@@ -47,7 +52,7 @@ public sealed class Trainer : IDisposable
     public TrainingState State => _state;
 
     /// <summary>Opens <c>training_model.onnx</c> and <c>optimizer_model.onnx</c> files on the state's device.</summary>
-    /// <exception cref="InvalidDataException">A model lacks an input or output the contract requires.</exception>
+    /// <exception cref="BadInputException">A model lacks an input or output the contract requires.</exception>
     public static Trainer Create(TrainingState state, string trainingModelPath, string optimizerModelPath)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -58,7 +63,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Opens training and optimizer models held in memory on the state's device.</summary>
-    /// <exception cref="InvalidDataException">A model lacks an input or output the contract requires.</exception>
+    /// <exception cref="BadInputException">A model lacks an input or output the contract requires.</exception>
     public static Trainer Create(TrainingState state, byte[] trainingModel, byte[] optimizerModel)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -95,7 +100,7 @@ public sealed class Trainer : IDisposable
                 optimizerBindings[b].BindOutput(ArtifactNames.GradNorm, scalars.GradNorm);
                 optimizerBindings[b].BindOutput(ArtifactNames.AllFinite, scalars.AllFinite);
             }
-            return new Trainer(state, training, optimizer, trainingBindings, optimizerBindings, scalars, groups, dataInputs);
+            return new Trainer(state, training, optimizer, trainingBindings, optimizerBindings, scalars, groups, dataInputs, (trainingName, optimizerName));
         }
         catch
         {
@@ -119,7 +124,7 @@ public sealed class Trainer : IDisposable
         long nextStep = _state.Step + 1;
 
         BindBatch(_trainingBindings[current], batch);
-        _training.RunWithBinding(_runOptions, _trainingBindings[current]);
+        Run(_training, _trainingBindings[current], _names.Training, $"training step {nextStep}");
         _trainingBindings[current].SynchronizeBoundOutputs();
         float loss = _scalars.LossValue;
         if (!float.IsFinite(loss))
@@ -128,7 +133,7 @@ public sealed class Trainer : IDisposable
 
         _scalars.Set(groups, nextStep);
         _scalars.BindOptimizerInputs(_optimizerBindings[current]); // rebound each step: on CUDA a bound host value is copied at bind time
-        _optimizer.RunWithBinding(_runOptions, _optimizerBindings[current]);
+        Run(_optimizer, _optimizerBindings[current], _names.Optimizer, $"optimizer step {nextStep}");
         _optimizerBindings[current].SynchronizeBoundOutputs();
         float gradNorm = _scalars.GradNormValue;
         if (!_scalars.AllFiniteValue)
@@ -169,6 +174,18 @@ public sealed class Trainer : IDisposable
         // The previous batch stays pinned until now: the other binding may still point at it.
         foreach (var value in _boundBatch) value.Dispose();
         _boundBatch = values;
+    }
+
+    void Run(InferenceSession session, OrtIoBinding binding, string model, string where)
+    {
+        try
+        {
+            session.RunWithBinding(_runOptions, binding);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelRunException(model, where, e);
+        }
     }
 
     void CheckBatch(IReadOnlyList<BatchTensor> batch)
@@ -223,16 +240,16 @@ public sealed class Trainer : IDisposable
         RequireNames(name, "output", session.OutputNames, outputs);
         var extra = session.InputNames.Except(required, StringComparer.Ordinal).ToList();
         if (extra.Count > 0)
-            throw new InvalidDataException($"{name}: unexpected optimizer inputs {string.Join(", ", extra)}; was it built for other trainables?");
+            throw new BadInputException($"{name}: unexpected optimizer inputs {string.Join(", ", extra)}; was it built for other trainables?");
     }
 
     static void RequireNames(string model, string kind, IReadOnlyList<string> present, IEnumerable<string> required)
     {
         var missing = required.Except(present, StringComparer.Ordinal).ToList();
         if (missing.Count > 0)
-            throw new InvalidDataException(
+            throw new BadInputException(
                 $"{model} has no {kind}{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))}; " +
-                "the model and the trainables do not belong to the same artifacts.");
+                "the model and the trainables do not belong to the same artifacts; re-run `vblora-graph prepare`.");
     }
 
     static T Own<T>(List<IDisposable> owned, T value) where T : IDisposable

@@ -59,7 +59,7 @@ public sealed class AdapterFileTests
         var head = kind == TaskKind.Classify ? Manifest.Trainables.Where(t => t.Group == ParameterGroups.Head) : [];
         return Manifest with
         {
-            MethodOptions = AdapterMethods.OptionsOf(method),
+            MethodOptions = method.SaveOptions(),
             Targets = kept,
             Trainables = [.. method.Plan(kept).Parameters, .. head],
             Task = Manifest.Task with { Kind = kind },
@@ -73,13 +73,13 @@ public sealed class AdapterFileTests
         var tensors = ReadTensors(path);
         int h = MiniLmArtifacts.Options.NumVectors, k = MiniLmArtifacts.Options.TopK;
 
-        CollectionAssert.AreEqual(values[AdapterTensorNames.VectorBank], tensors[StoredTensorNames.VectorBank].Floats(), "bank as is");
+        CollectionAssert.AreEqual(values[VbLoraNames.VectorBank], tensors[VbLoraNames.StoredVectorBank].Floats(), "bank as is");
         int rowsChecked = 0;
         foreach (var target in Manifest.Targets)
-            foreach (var (name, key) in new[] { (AdapterTensorNames.LogitsA(target.Path), StoredTensorNames.LogitsA(target.Path)),
-                                                (AdapterTensorNames.LogitsB(target.Path), StoredTensorNames.LogitsB(target.Path)) })
+            foreach (var (name, key) in new[] { (VbLoraNames.LogitsA(target.Path), VbLoraNames.StoredLogitsA(target.Path)),
+                                                (VbLoraNames.LogitsB(target.Path), VbLoraNames.StoredLogitsB(target.Path)) })
             {
-                SafeTensor indices = tensors[StoredTensorNames.TopKIndices(key)], weights = tensors[StoredTensorNames.TopKWeights(key)];
+                SafeTensor indices = tensors[VbLoraNames.TopKIndices(key)], weights = tensors[VbLoraNames.TopKWeights(key)];
                 long[] lead = Manifest.Trainables.Single(t => t.Name == name).Shape[..^1];
                 Assert.AreEqual("U8", indices.DType, key);
                 CollectionAssert.AreEqual(lead.Append(k).ToArray(), indices.Shape, key);
@@ -106,7 +106,7 @@ public sealed class AdapterFileTests
         var adapter = AdapterFile.Load(path);
 
         int h = MiniLmArtifacts.Options.NumVectors, k = MiniLmArtifacts.Options.TopK;
-        foreach (var p in adapter.Plan.Parameters.Where(p => p.Group == ParameterGroups.Logits))
+        foreach (var p in adapter.Plan.Parameters.Where(p => p.Group == VbLoraNames.LogitsGroup))
         {
             float[] loaded = adapter.Parameters[p.Name];
             for (int row = 0; row < loaded.Length / h; row++)
@@ -119,7 +119,7 @@ public sealed class AdapterFileTests
                 Assert.AreEqual(h - k, loaded.AsSpan(row * h, h).ToArray().Count(float.IsNegativeInfinity), $"{p.Name} row {row}: −∞ off the top-k");
             }
         }
-        CollectionAssert.AreEqual(values[AdapterTensorNames.VectorBank], adapter.Parameters[AdapterTensorNames.VectorBank], "bank");
+        CollectionAssert.AreEqual(values[VbLoraNames.VectorBank], adapter.Parameters[VbLoraNames.VectorBank], "bank");
     }
 
     [TestMethod]
@@ -193,14 +193,14 @@ public sealed class AdapterFileTests
     {
         var manifest = Derive(new VbLoraOptions { NumVectors = h, VectorLength = 128, Rank = 4, TopK = 2 }, targets: 1);
         var values = MiniLmArtifacts.TrainedLooking(manifest);
-        string logitsA = AdapterTensorNames.LogitsA(manifest.Targets[0].Path);
+        string logitsA = VbLoraNames.LogitsA(manifest.Targets[0].Path);
         values[logitsA][h - 1] = 100f;                                        // row 0 picks the last vector first
         string path = TempFile();
 
         AdapterFile.Save(path, manifest, values);
         var adapter = AdapterFile.Load(path);
 
-        var indices = ReadTensors(path)[StoredTensorNames.TopKIndices(StoredTensorNames.LogitsA(manifest.Targets[0].Path))];
+        var indices = ReadTensors(path)[VbLoraNames.TopKIndices(VbLoraNames.StoredLogitsA(manifest.Targets[0].Path))];
         Assert.AreEqual(dtype, indices.DType);
         Assert.AreEqual(0f, adapter.Parameters[logitsA][h - 1], 1e-6f, "index h−1 survives with weight ≈ 1 (log w ≈ 0)");
         Assert.AreEqual(new VbLoraMethod(new VbLoraOptions { NumVectors = h, VectorLength = 128 }).StoredParameterCount(adapter.Plan),
@@ -240,7 +240,7 @@ public sealed class AdapterFileTests
     public void Save_WhenLogitsAreMissing_ThrowsNamingTensor()
     {
         var values = MiniLmArtifacts.TrainedLooking(Manifest);
-        string missing = AdapterTensorNames.LogitsB(Manifest.Targets[3].Path);
+        string missing = VbLoraNames.LogitsB(Manifest.Targets[3].Path);
         values.Remove(missing);
 
         var e = Assert.ThrowsExactly<AdapterException>(() => AdapterFile.Save(TempFile(), Manifest, values));
@@ -252,10 +252,10 @@ public sealed class AdapterFileTests
     {
         string path = SavedTrained(Manifest, out var values);
         byte[] before = File.ReadAllBytes(path);
-        values[AdapterTensorNames.VectorBank][10] = float.NaN;
+        values[VbLoraNames.VectorBank][10] = float.NaN;
 
-        var e = Assert.ThrowsExactly<ArgumentException>(() => AdapterFile.Save(path, Manifest, values));
-        StringAssert.Contains(e.Message, AdapterTensorNames.VectorBank);
+        var e = Assert.ThrowsExactly<BadInputException>(() => AdapterFile.Save(path, Manifest, values));
+        StringAssert.Contains(e.Message, VbLoraNames.VectorBank);
         CollectionAssert.AreEqual(before, File.ReadAllBytes(path), "the previous adapter file is untouched");
     }
 
@@ -274,9 +274,9 @@ public sealed class AdapterFileTests
         return path;
     }
 
-    static string FirstIndices => StoredTensorNames.TopKIndices(StoredTensorNames.LogitsA(Manifest.Targets[0].Path));
+    static string FirstIndices => VbLoraNames.TopKIndices(VbLoraNames.StoredLogitsA(Manifest.Targets[0].Path));
 
-    static string FirstWeights => StoredTensorNames.TopKWeights(StoredTensorNames.LogitsA(Manifest.Targets[0].Path));
+    static string FirstWeights => VbLoraNames.TopKWeights(VbLoraNames.StoredLogitsA(Manifest.Targets[0].Path));
 
     static List<SafeTensor> Replace(List<SafeTensor> tensors, string name, Func<SafeTensor, SafeTensor> change) =>
         tensors.Select(t => t.Name == name ? change(t) : t).ToList();
@@ -359,7 +359,7 @@ public sealed class AdapterFileTests
     public void Load_WhenWeightsSumToMoreThanOne_Throws()
     {
         var manifest = Derive(new VbLoraOptions { NumVectors = 64, VectorLength = 128, TopK = 3 }, targets: 1);
-        string weights = StoredTensorNames.TopKWeights(StoredTensorNames.LogitsA(manifest.Targets[0].Path));
+        string weights = VbLoraNames.TopKWeights(VbLoraNames.StoredLogitsA(manifest.Targets[0].Path));
         string path = SavedThenRewritten(t => Replace(t, weights, x => x with { Data = [.. BitConverter.GetBytes(0.6f), .. BitConverter.GetBytes(0.6f), .. x.Data[8..]] }),
             manifest: manifest);
 

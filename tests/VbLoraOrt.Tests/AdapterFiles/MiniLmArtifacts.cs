@@ -51,8 +51,8 @@ public sealed class MiniLmArtifacts : IDisposable
             var random = new SeededRandom(seed, t.Name);
             return t.Group switch
             {
-                ParameterGroups.Bank => random.Uniform(t.ElementCount, -0.1, 0.1),
-                ParameterGroups.Logits => random.Normal(t.ElementCount, 1.0),
+                VbLoraNames.BankGroup => random.Uniform(t.ElementCount, -0.1, 0.1),
+                VbLoraNames.LogitsGroup => random.Normal(t.ElementCount, 1.0),
                 _ => random.Normal(t.ElementCount, t.Name == ArtifactNames.HeadBias ? 0.1 : 0.5),
             };
         });

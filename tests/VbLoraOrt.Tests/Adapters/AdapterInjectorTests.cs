@@ -18,7 +18,7 @@ public sealed class AdapterInjectorTests
         OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
         var targets = AdapterFixtures.MlpTargets(8, 16, 8);
         var values = Small.InitialValues(Small.Plan(targets)).ToDictionary();
-        values[AdapterTensorNames.VectorBank] = new float[values[AdapterTensorNames.VectorBank].Length];
+        values[VbLoraNames.VectorBank] = new float[values[VbLoraNames.VectorBank].Length];
 
         var injected = AdapterInjector.InjectWithInitializers(baseModel, Small, targets, values);
 

@@ -1,6 +1,7 @@
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Methods.Lora;
 using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Adapters;
@@ -21,7 +22,7 @@ public sealed class LoraMethodTests
         CollectionAssert.AreEqual(
             new[] { "lora_A.layer1[3,8]", "lora_B.layer1[16,3]", "lora_A.layer2[3,16]", "lora_B.layer2[8,3]" },
             plan.Parameters.Select(p => $"{p.Name}[{string.Join(",", p.Shape)}]").ToArray());
-        Assert.IsTrue(plan.Parameters.All(p => p.Group == ParameterGroups.Adapter));
+        Assert.IsTrue(plan.Parameters.All(p => p.Group == LoraNames.Group));
         Assert.AreEqual(3 * (8 + 16) + 3 * (16 + 8), Method.StoredParameterCount(plan));
     }
 
@@ -32,8 +33,8 @@ public sealed class LoraMethodTests
 
         foreach (var (f, computed) in injected.Factors.Zip(fromCSharp))
         {
-            float[] a = values[AdapterTensorNames.LoraA(f.Module.Path)];
-            float[] b = values[AdapterTensorNames.LoraB(f.Module.Path)].Select(v => v * 2f).ToArray();
+            float[] a = values[LoraNames.A(f.Module.Path)];
+            float[] b = values[LoraNames.B(f.Module.Path)].Select(v => v * 2f).ToArray();
             Assert.IsLessThanOrEqualTo(Tolerance, AdapterFixtures.MaxAbsDiff(a, AdapterFixtures.Flat(fromOrt[f.A])), $"{f.Module.Path} A from ORT");
             Assert.IsLessThanOrEqualTo(Tolerance, AdapterFixtures.MaxAbsDiff(b, AdapterFixtures.Flat(fromOrt[f.B])), $"{f.Module.Path} B from ORT");
             Assert.IsLessThanOrEqualTo(Tolerance, AdapterFixtures.MaxAbsDiff(a, computed.A), $"{f.Module.Path} A in C#");
@@ -51,12 +52,12 @@ public sealed class LoraMethodTests
 
         foreach (var t in Targets)
         {
-            float[] a = values[AdapterTensorNames.LoraA(t.Path)];
+            float[] a = values[LoraNames.A(t.Path)];
             double bound = 1 / Math.Sqrt(t.InFeatures);
             Assert.IsTrue(a.All(v => Math.Abs(v) <= bound) && a.Any(v => Math.Abs(v) > bound / 2), $"{t.Path}: A ~ U(±1/√in)");
-            Assert.IsTrue(values[AdapterTensorNames.LoraB(t.Path)].All(v => v == 0), $"{t.Path}: B = 0");
-            CollectionAssert.AreEqual(a, again[AdapterTensorNames.LoraA(t.Path)], "same seed, same values");
-            CollectionAssert.AreNotEqual(a, otherSeed[AdapterTensorNames.LoraA(t.Path)], "another seed, other values");
+            Assert.IsTrue(values[LoraNames.B(t.Path)].All(v => v == 0), $"{t.Path}: B = 0");
+            CollectionAssert.AreEqual(a, again[LoraNames.A(t.Path)], "same seed, same values");
+            CollectionAssert.AreNotEqual(a, otherSeed[LoraNames.A(t.Path)], "another seed, other values");
         }
         var baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
         var adapted = AdapterInjector.InjectWithInitializers(baseModel, Method, Targets, values).Model;
@@ -74,7 +75,7 @@ public sealed class LoraMethodTests
     [TestMethod]
     public void AdapterMethods_RecreatesLoraFromItsManifestOptions()
     {
-        var options = AdapterMethods.OptionsOf(Method);
+        var options = Method.SaveOptions();
 
         var recreated = (LoraMethod)AdapterMethods.Create("lora", options);
 
@@ -85,7 +86,7 @@ public sealed class LoraMethodTests
     [TestMethod]
     public void Options_WhenAlphaIsNotPositive_ThrowNamingIt()
     {
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new LoraMethod(new LoraOptions { Alpha = 0 }));
-        StringAssert.Contains(e.Message, "Alpha");
+        var e = Assert.ThrowsExactly<UsageException>(() => new LoraMethod(new LoraOptions { Alpha = 0 }));
+        StringAssert.Contains(e.Message, "--lora-alpha");
     }
 }

@@ -41,7 +41,7 @@ public sealed class UniLoraMethodTests
         // Independently: the flat vector θ[index[i]] / √(uses of that column), cut into A then B per target.
         var projection = UniLoraProjection.Create(144, 40, 5);
         var uses = projection.Index.GroupBy(j => j).ToDictionary(g => g.Key, g => g.Count());
-        float[] theta = values[AdapterTensorNames.Theta];
+        float[] theta = values[UniLoraNames.Theta];
         float[] flat = projection.Index.Select(j => (float)(theta[j] / Math.Sqrt(uses[j]))).ToArray();
         int offset = 0;
         foreach (var (f, computed) in injected.Factors.Zip(fromCSharp))
@@ -69,8 +69,8 @@ public sealed class UniLoraMethodTests
     {
         var plan = Method.Plan(Targets);
 
-        float[] theta = Method.InitialValues(plan)[AdapterTensorNames.Theta];
-        float[] again = new UniLoraMethod(new UniLoraOptions { ThetaLength = 40, Rank = 3, ProjectionSeed = 5 }).InitialValues(plan)[AdapterTensorNames.Theta];
+        float[] theta = Method.InitialValues(plan)[UniLoraNames.Theta];
+        float[] again = new UniLoraMethod(new UniLoraOptions { ThetaLength = 40, Rank = 3, ProjectionSeed = 5 }).InitialValues(plan)[UniLoraNames.Theta];
 
         Assert.IsTrue(theta.All(v => Math.Abs(v) <= 0.02) && theta.Any(v => Math.Abs(v) > 0.01));
         CollectionAssert.AreEqual(theta, again);
@@ -79,7 +79,7 @@ public sealed class UniLoraMethodTests
     [TestMethod]
     public void AdapterMethods_RecreatesUniLoraFromItsManifestOptions()
     {
-        var recreated = (UniLoraMethod)AdapterMethods.Create("unilora", AdapterMethods.OptionsOf(Method));
+        var recreated = (UniLoraMethod)AdapterMethods.Create("unilora", Method.SaveOptions());
 
         Assert.AreEqual(40, recreated.Options.ThetaLength);
         Assert.AreEqual(5, recreated.Options.ProjectionSeed);

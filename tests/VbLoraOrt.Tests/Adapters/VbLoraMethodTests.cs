@@ -1,6 +1,7 @@
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Adapters;
@@ -71,12 +72,12 @@ public sealed class VbLoraMethodTests
         var fromOrt = OrtRunner.Run(injected.Model, AdapterFixtures.Input(2, 8));
         var fromCSharp = method.ComputeFactors(plan, values);
 
-        float[] bank = values[AdapterTensorNames.VectorBank];
+        float[] bank = values[VbLoraNames.VectorBank];
         foreach (var (f, computed) in injected.Factors.Zip(fromCSharp))
         {
             var t = f.Module;
-            float[] a = PeftA(values[AdapterTensorNames.LogitsA(t.Path)], bank, r, t.InFeatures, h, vectorLength, k);
-            float[] b = PeftB(values[AdapterTensorNames.LogitsB(t.Path)], bank, r, t.OutFeatures, h, vectorLength, k);
+            float[] a = PeftA(values[VbLoraNames.LogitsA(t.Path)], bank, r, t.InFeatures, h, vectorLength, k);
+            float[] b = PeftB(values[VbLoraNames.LogitsB(t.Path)], bank, r, t.OutFeatures, h, vectorLength, k);
             CollectionAssert.AreEqual(new[] { r, t.InFeatures }, fromOrt[f.A].Dimensions.ToArray(), $"{t.Path} A shape");
             CollectionAssert.AreEqual(new[] { t.OutFeatures, r }, fromOrt[f.B].Dimensions.ToArray(), $"{t.Path} B shape");
             Assert.IsLessThanOrEqualTo(Tolerance, AdapterFixtures.MaxAbsDiff(a, AdapterFixtures.Flat(fromOrt[f.A])), $"{t.Path} A from ORT");
@@ -95,11 +96,11 @@ public sealed class VbLoraMethodTests
 
         var expected = new (string Name, long[] Shape, string Group)[]
         {
-            ("vblora_vector_bank", [5, 4], ParameterGroups.Bank),
-            ("vblora_logits_A.layer1", [2, 1, 5], ParameterGroups.Logits),
-            ("vblora_logits_B.layer1", [2, 2, 5], ParameterGroups.Logits),
-            ("vblora_logits_A.layer2", [2, 2, 5], ParameterGroups.Logits),
-            ("vblora_logits_B.layer2", [1, 2, 5], ParameterGroups.Logits),
+            ("vblora_vector_bank", [5, 4], VbLoraNames.BankGroup),
+            ("vblora_logits_A.layer1", [2, 1, 5], VbLoraNames.LogitsGroup),
+            ("vblora_logits_B.layer1", [2, 2, 5], VbLoraNames.LogitsGroup),
+            ("vblora_logits_A.layer2", [2, 2, 5], VbLoraNames.LogitsGroup),
+            ("vblora_logits_B.layer2", [1, 2, 5], VbLoraNames.LogitsGroup),
         };
         Assert.HasCount(expected.Length, plan.Parameters);
         foreach (var (e, p) in expected.Zip(plan.Parameters))
@@ -138,10 +139,9 @@ public sealed class VbLoraMethodTests
     [TestMethod]
     public void Options_WhenTopKExceedsNumVectors_Throws()
     {
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new VbLoraMethod(new VbLoraOptions { NumVectors = 2, TopK = 3 }));
+        var e = Assert.ThrowsExactly<UsageException>(() => new VbLoraMethod(new VbLoraOptions { NumVectors = 2, TopK = 3 }));
 
-        Assert.AreEqual("TopK", e.ParamName);
-        StringAssert.Contains(e.Message, "cannot exceed NumVectors (2)");
+        StringAssert.Contains(e.Message, "--topk 3 exceeds --num-vectors 2");
     }
 
     [TestMethod]
@@ -172,10 +172,10 @@ public sealed class VbLoraMethodTests
             CollectionAssert.AreEqual(first[p.Name], again[p.Name], $"{p.Name}: same seed, same values");
             CollectionAssert.AreNotEqual(first[p.Name], otherSeed[p.Name], $"{p.Name}: another seed, other values");
         }
-        float[] bank = first[AdapterTensorNames.VectorBank];
+        float[] bank = first[VbLoraNames.VectorBank];
         Assert.IsTrue(bank.All(v => v is >= -0.02f and <= 0.02f), "bank within U(-0.02, 0.02)");
         Assert.IsGreaterThan(0.015f, bank.Max(), "bank spreads over its range");
-        float[] logits = plan.Parameters.Where(p => p.Group == ParameterGroups.Logits).SelectMany(p => first[p.Name]).ToArray();
+        float[] logits = plan.Parameters.Where(p => p.Group == VbLoraNames.LogitsGroup).SelectMany(p => first[p.Name]).ToArray();
         double mean = logits.Average(v => (double)v);
         double std = Math.Sqrt(logits.Average(v => (v - mean) * (v - mean)));
         Assert.IsLessThan(0.01, Math.Abs(mean), $"logit mean {mean} near 0 ({logits.Length} draws)");

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
-using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.GraphBuilder.Tasks;
@@ -61,7 +61,7 @@ public sealed class MergedModelExporterTests
         var fromStored = EvalLogits(adapter.Parameters);           // −∞ logits off the top-k
         var fromTrained = EvalLogits(_trained);                     // the full trained logits
         var untrained = _trained.ToDictionary();
-        untrained[AdapterTensorNames.VectorBank] = new float[untrained[AdapterTensorNames.VectorBank].Length];
+        untrained[VbLoraNames.VectorBank] = new float[untrained[VbLoraNames.VectorBank].Length];
         var withoutAdapter = EvalLogits(untrained);
 
         float mergedVsStored = OrtRunner.MaxAbsDiff(fromStored, fromMerged), storedVsTrained = OrtRunner.MaxAbsDiff(fromTrained, fromStored);

@@ -56,7 +56,7 @@ public sealed class MiniLmMergeTests
     {
         var (baseModel, targets) = QueryValue();
         var values = Method.InitialValues(Method.Plan(targets)).ToDictionary();
-        values[AdapterTensorNames.VectorBank] = new float[values[AdapterTensorNames.VectorBank].Length];
+        values[VbLoraNames.VectorBank] = new float[values[VbLoraNames.VectorBank].Length];
 
         var adapted = AdapterInjector.InjectWithInitializers(baseModel, Method, targets, values).Model;
 

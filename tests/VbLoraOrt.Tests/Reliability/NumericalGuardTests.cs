@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Cli;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
@@ -41,7 +42,7 @@ public sealed partial class NumericalGuardTests
         CheckpointEvery = 100,
         Threads = 1,
         OnNonFinite = action,
-        LearningRates = new() { [ParameterGroups.Bank] = DivergentRate, [ParameterGroups.Logits] = DivergentRate, [ParameterGroups.Head] = DivergentRate },
+        LearningRates = new() { [VbLoraNames.BankGroup] = DivergentRate, [VbLoraNames.LogitsGroup] = DivergentRate, [ParameterGroups.Head] = DivergentRate },
     };
 
     static string[] CliArgs(string data, string outDir, string action) =>

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Sessions;
 using VbLoraOrt.Tests.Support;
 
@@ -52,7 +53,7 @@ public sealed class DeviceSessionsTests
     [TestMethod]
     public void ParseDevice_WhenUnknown_ThrowsListingChoices()
     {
-        var error = Assert.ThrowsExactly<ArgumentException>(() => DeviceOptions.ParseDevice("tpu"));
-        StringAssert.Contains(error.Message, "unknown device 'tpu'; use 'cpu' or 'cuda'");
+        var error = Assert.ThrowsExactly<UsageException>(() => DeviceOptions.ParseDevice("tpu"));
+        StringAssert.Contains(error.Message, "--device 'tpu' is not known; use cpu or cuda");
     }
 }

@@ -1,4 +1,5 @@
 using Onnx;
+using VbLoraOrt.Adapters.Methods.Lora;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
@@ -18,7 +19,7 @@ static class LinearRegressionArtifacts
     public const int In = 3, Out = 2, BatchSize = 8;
     public const string X = "x", Y = "y";
     public static readonly TrainableTensor Weight = new("linear.weight", [In, Out], ParameterGroups.Head);
-    public static readonly TrainableTensor Bias = new("linear.bias", [Out], ParameterGroups.Adapter);
+    public static readonly TrainableTensor Bias = new("linear.bias", [Out], LoraNames.Group);
     public static readonly TrainableTensor[] Trainables = [Weight, Bias];
     static readonly double[] TrueWeight = [1.5, -2.0, 0.5, 1.0, -1.0, 3.0];
     static readonly double[] TrueBias = [0.3, -0.7];

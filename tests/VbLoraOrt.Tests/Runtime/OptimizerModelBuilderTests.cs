@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
 using VbLoraOrt.Onnx;
@@ -9,11 +10,11 @@ namespace VbLoraOrt.Tests.Runtime;
 [TestClass]
 public sealed class OptimizerModelBuilderTests
 {
-    static readonly TrainableTensor Bank = new("bank", [3, 4], ParameterGroups.Bank);
+    static readonly TrainableTensor Bank = new("bank", [3, 4], VbLoraNames.BankGroup);
     static readonly TrainableTensor Head = new("head.weight", [5], ParameterGroups.Head);
     static readonly Dictionary<string, (float Lr, float Wd)> Hyper = new()
     {
-        [ParameterGroups.Bank] = (0.01f, 0.1f),
+        [VbLoraNames.BankGroup] = (0.01f, 0.1f),
         [ParameterGroups.Head] = (0.003f, 0.0f),
     };
 

@@ -1,3 +1,4 @@
+using VbLoraOrt.Adapters.Methods.Lora;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
@@ -17,7 +18,7 @@ public sealed class TrainerTests
     static readonly Dictionary<string, GroupHyperparameters> Settings = new()
     {
         [ParameterGroups.Head] = new(0.05f, 0.01f),
-        [ParameterGroups.Adapter] = new(0.02f, 0f),
+        [LoraNames.Group] = new(0.02f, 0f),
     };
 
     sealed class Run : IDisposable
@@ -195,7 +196,7 @@ public sealed class TrainerTests
 
         var error = Assert.ThrowsExactly<ArgumentException>(() => run.Step(0, partial));
 
-        StringAssert.Contains(error.Message, $"'{ParameterGroups.Adapter}'");
+        StringAssert.Contains(error.Message, $"'{LoraNames.Group}'");
     }
 
     [TestMethod]
@@ -205,7 +206,7 @@ public sealed class TrainerTests
         using var state = TrainingState.Create(device, Trainables, Initial(ArtifactsId));
         byte[] otherOptimizer = OptimizerModelBuilder.Build([Weight]).ToBytesInline();
 
-        var error = Assert.ThrowsExactly<InvalidDataException>(() => Trainer.Create(state, TrainingModel(), otherOptimizer));
+        var error = Assert.ThrowsExactly<BadInputException>(() => Trainer.Create(state, TrainingModel(), otherOptimizer));
 
         StringAssert.Contains(error.Message, $"'{Bias.Name}'");
     }

@@ -1,5 +1,6 @@
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Tests.Targeting;
 
@@ -55,7 +56,7 @@ public sealed class TargetSpecTests
     [TestMethod]
     public void FromRegex_WhenInvalid_ThrowsNamingPattern()
     {
-        var e = Assert.ThrowsExactly<ArgumentException>(() => TargetSpec.FromRegex("(query"));
+        var e = Assert.ThrowsExactly<UsageException>(() => TargetSpec.FromRegex("(query"));
         StringAssert.Contains(e.Message, "(query");
     }
 }

@@ -155,7 +155,7 @@ public sealed class TaskHeadTests
     [TestMethod]
     public void Validate_WhenNoLabels_ThrowsNamingValue()
     {
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new TaskOptions { NumLabels = 0 }.Validate());
-        StringAssert.Contains(e.Message, "num_labels");
+        var e = Assert.ThrowsExactly<UsageException>(() => new TaskOptions { NumLabels = 0 }.Validate());
+        StringAssert.Contains(e.Message, "--num-labels");
     }
 }

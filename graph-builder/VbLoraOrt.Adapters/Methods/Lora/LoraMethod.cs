@@ -1,3 +1,5 @@
+using System.Text.Json;
+using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 
@@ -12,7 +14,7 @@ namespace VbLoraOrt.Adapters.Methods.Lora;
 public sealed class LoraMethod : IAdapterMethod
 {
     /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="UsageException">An option is out of range.</exception>
     public LoraMethod(LoraOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -23,8 +25,18 @@ public sealed class LoraMethod : IAdapterMethod
     /// <summary>The validated configuration.</summary>
     public LoraOptions Options { get; }
 
+
     /// <inheritdoc/>
-    public string Name => "lora";
+    public AdapterMethodDescriptor Descriptor => LoraDescriptor.Instance;
+
+    /// <inheritdoc/>
+    public string Name => Descriptor.Name;
+
+    /// <inheritdoc/>
+    public JsonElement SaveOptions() => MethodOptionsJson.Save(Options);
+
+    /// <inheritdoc/>
+    public bool StoredFormTrainable => true;
 
     int R => Options.Rank;
 
@@ -35,8 +47,8 @@ public sealed class LoraMethod : IAdapterMethod
         var parameters = new List<TrainableTensor>();
         foreach (var t in targets)
         {
-            parameters.Add(new(AdapterTensorNames.LoraA(t.Path), [R, t.InFeatures], ParameterGroups.Adapter));
-            parameters.Add(new(AdapterTensorNames.LoraB(t.Path), [t.OutFeatures, R], ParameterGroups.Adapter));
+            parameters.Add(new(LoraNames.A(t.Path), [R, t.InFeatures], LoraNames.Group));
+            parameters.Add(new(LoraNames.B(t.Path), [t.OutFeatures, R], LoraNames.Group));
         }
         return new AdapterPlan(Name, targets.ToArray(), R, parameters);
     }
@@ -56,8 +68,8 @@ public sealed class LoraMethod : IAdapterMethod
         foreach (var t in plan.Targets)
         {
             double bound = 1 / Math.Sqrt(t.InFeatures);
-            values[AdapterTensorNames.LoraA(t.Path)] = new SeededRandom(Options.Seed, AdapterTensorNames.LoraA(t.Path)).Uniform((long)R * t.InFeatures, -bound, bound);
-            values[AdapterTensorNames.LoraB(t.Path)] = new float[(long)t.OutFeatures * R];
+            values[LoraNames.A(t.Path)] = new SeededRandom(Options.Seed, LoraNames.A(t.Path)).Uniform((long)R * t.InFeatures, -bound, bound);
+            values[LoraNames.B(t.Path)] = new float[(long)t.OutFeatures * R];
         }
         return values;
     }
@@ -70,10 +82,10 @@ public sealed class LoraMethod : IAdapterMethod
         var factors = new List<FactorValues>(plan.Targets.Count);
         foreach (var t in plan.Targets)
         {
-            string b = AdapterTensorNames.LoraB(t.Path);
+            string b = LoraNames.B(t.Path);
             if (Options.Scaling != 1)
                 b = emitter.Nested(t.Path).Op("Mul", [b, emitter.Scalar(Options.Scaling, hint: "lora_scaling")]);
-            factors.Add(new FactorValues(t, AdapterTensorNames.LoraA(t.Path), b));
+            factors.Add(new FactorValues(t, LoraNames.A(t.Path), b));
         }
         return factors;
     }
@@ -85,8 +97,36 @@ public sealed class LoraMethod : IAdapterMethod
         plan.CheckValues(parameters);
         float scaling = (float)Options.Scaling;
         return plan.Targets.Select(t => new LowRankFactors(t, R,
-            parameters[AdapterTensorNames.LoraA(t.Path)],
-            parameters[AdapterTensorNames.LoraB(t.Path)].Select(v => v * scaling).ToArray())).ToList();
+            parameters[LoraNames.A(t.Path)],
+            parameters[LoraNames.B(t.Path)].Select(v => v * scaling).ToArray())).ToList();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>B = 0 for every target (as at initialisation).</remarks>
+    public IReadOnlyDictionary<string, float[]> ZeroUpdate(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(values);
+        var zeroed = new Dictionary<string, float[]>(values, StringComparer.Ordinal);
+        foreach (var t in plan.Targets)
+            zeroed[LoraNames.B(t.Path)] = new float[values[LoraNames.B(t.Path)].Length];
+        return zeroed;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<SafeTensor> Encode(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(values);
+        return LoraStoredForm.Encode(this, plan, values);
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, float[]> Decode(AdapterPlan plan, StoredTensors stored)
+    {
+        RequireOwn(plan);
+        ArgumentNullException.ThrowIfNull(stored);
+        return LoraStoredForm.Decode(this, plan, stored);
     }
 
     void RequireOwn(AdapterPlan plan)

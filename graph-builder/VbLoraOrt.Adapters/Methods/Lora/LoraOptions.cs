@@ -1,3 +1,5 @@
+using VbLoraOrt.Onnx;
+
 namespace VbLoraOrt.Adapters.Methods.Lora;
 
 /// <summary>
@@ -21,15 +23,13 @@ public sealed class LoraOptions
     /// <summary>The scale applied to B·A: α/r.</summary>
     public double Scaling => Alpha / Rank;
 
-    /// <summary>Throws naming the first invalid option.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <summary>Throws naming the first invalid option by its command-line name.</summary>
+    /// <exception cref="UsageException">An option is out of range.</exception>
     public void Validate()
     {
-        if (Rank < 1)
-            throw new ArgumentOutOfRangeException(nameof(Rank), Rank, "Rank must be at least 1.");
+        MethodChecks.AtLeastOne(Rank, "rank");
         if (!double.IsFinite(Alpha) || Alpha <= 0)
-            throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must be a finite number > 0.");
-        if (Dropout != 0)
-            throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "adapter dropout is not supported yet; use 0.");
+            throw new UsageException($"--lora-alpha must be a finite number > 0, not {Alpha}.");
+        MethodChecks.NoDropout(Dropout);
     }
 }

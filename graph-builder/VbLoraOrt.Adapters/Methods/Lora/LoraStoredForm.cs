@@ -15,8 +15,8 @@ internal static class LoraStoredForm
         var tensors = new List<SafeTensor>();
         foreach (var t in plan.Targets)
         {
-            tensors.Add(SafeTensor.F32(StoredTensorNames.LoraA(t.Path), [method.Options.Rank, t.InFeatures], values[AdapterTensorNames.LoraA(t.Path)]));
-            tensors.Add(SafeTensor.F32(StoredTensorNames.LoraB(t.Path), [t.OutFeatures, method.Options.Rank], values[AdapterTensorNames.LoraB(t.Path)]));
+            tensors.Add(SafeTensor.F32(LoraNames.StoredA(t.Path), [method.Options.Rank, t.InFeatures], values[LoraNames.A(t.Path)]));
+            tensors.Add(SafeTensor.F32(LoraNames.StoredB(t.Path), [t.OutFeatures, method.Options.Rank], values[LoraNames.B(t.Path)]));
         }
         return tensors;
     }
@@ -27,8 +27,8 @@ internal static class LoraStoredForm
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var t in plan.Targets)
         {
-            values[AdapterTensorNames.LoraA(t.Path)] = stored.TakeFiniteFloats(StoredTensorNames.LoraA(t.Path), [method.Options.Rank, t.InFeatures]);
-            values[AdapterTensorNames.LoraB(t.Path)] = stored.TakeFiniteFloats(StoredTensorNames.LoraB(t.Path), [t.OutFeatures, method.Options.Rank]);
+            values[LoraNames.A(t.Path)] = stored.TakeFiniteFloats(LoraNames.StoredA(t.Path), [method.Options.Rank, t.InFeatures]);
+            values[LoraNames.B(t.Path)] = stored.TakeFiniteFloats(LoraNames.StoredB(t.Path), [t.OutFeatures, method.Options.Rank]);
         }
         return values;
     }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 
@@ -13,7 +15,7 @@ namespace VbLoraOrt.Adapters.Methods.UniLora;
 public sealed class UniLoraMethod : IAdapterMethod
 {
     /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="UsageException">An option is out of range.</exception>
     public UniLoraMethod(UniLoraOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -24,8 +26,18 @@ public sealed class UniLoraMethod : IAdapterMethod
     /// <summary>The validated configuration.</summary>
     public UniLoraOptions Options { get; }
 
+
     /// <inheritdoc/>
-    public string Name => "unilora";
+    public AdapterMethodDescriptor Descriptor => UniLoraDescriptor.Instance;
+
+    /// <inheritdoc/>
+    public string Name => Descriptor.Name;
+
+    /// <inheritdoc/>
+    public JsonElement SaveOptions() => MethodOptionsJson.Save(Options);
+
+    /// <inheritdoc/>
+    public bool StoredFormTrainable => true;
 
     int R => Options.Rank;
 
@@ -40,7 +52,7 @@ public sealed class UniLoraMethod : IAdapterMethod
         if (Options.ThetaLength > entries)
             throw new AdapterException(
                 $"{Name}: theta length {Options.ThetaLength} exceeds the {entries} LoRA entries (r {R}) of the {targets.Count} targets; choose at most {entries}.");
-        return new AdapterPlan(Name, targets.ToArray(), R, [new(AdapterTensorNames.Theta, [Options.ThetaLength], ParameterGroups.Theta)]);
+        return new AdapterPlan(Name, targets.ToArray(), R, [new(UniLoraNames.Theta, [Options.ThetaLength], UniLoraNames.Group)]);
     }
 
     /// <inheritdoc/>
@@ -56,7 +68,7 @@ public sealed class UniLoraMethod : IAdapterMethod
         RequireOwn(plan);
         return new Dictionary<string, float[]>(StringComparer.Ordinal)
         {
-            [AdapterTensorNames.Theta] = new SeededRandom(Options.Seed, AdapterTensorNames.Theta)
+            [UniLoraNames.Theta] = new SeededRandom(Options.Seed, UniLoraNames.Theta)
                 .Uniform(Options.ThetaLength, -Options.InitThetaBound, Options.InitThetaBound),
         };
     }
@@ -92,7 +104,7 @@ public sealed class UniLoraMethod : IAdapterMethod
         long[] indices = projection.Index.AsSpan((int)offset, (int)count).ToArray();
         float[] scales = indices.Select(j => projection.Scale[j]).ToArray();
         offset += count;
-        string gathered = g.Op("Gather", [AdapterTensorNames.Theta, g.Constant(Tensors.Int64("", [rows, columns], indices), $"{name}_indices")],
+        string gathered = g.Op("Gather", [UniLoraNames.Theta, g.Constant(Tensors.Int64("", [rows, columns], indices), $"{name}_indices")],
             Attr.Int("axis", 0));
         return g.Op("Mul", [gathered, g.Constant(Tensors.Float("", [rows, columns], scales), $"{name}_scales")]);
     }
@@ -102,7 +114,7 @@ public sealed class UniLoraMethod : IAdapterMethod
     {
         plan.CheckValues(parameters);
         var projection = Projection(plan);
-        float[] theta = parameters[AdapterTensorNames.Theta];
+        float[] theta = parameters[UniLoraNames.Theta];
         var factors = new List<LowRankFactors>(plan.Targets.Count);
         long offset = 0;
         float[] Take(long count)
@@ -123,6 +135,31 @@ public sealed class UniLoraMethod : IAdapterMethod
             factors.Add(new LowRankFactors(t, R, a, b));
         }
         return factors;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>θ = 0: every A and B entry is a scaled entry of θ.</remarks>
+    public IReadOnlyDictionary<string, float[]> ZeroUpdate(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(values);
+        return new Dictionary<string, float[]>(values, StringComparer.Ordinal) { [UniLoraNames.Theta] = new float[values[UniLoraNames.Theta].Length] };
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<SafeTensor> Encode(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(values);
+        return UniLoraStoredForm.Encode(this, values);
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, float[]> Decode(AdapterPlan plan, StoredTensors stored)
+    {
+        RequireOwn(plan);
+        ArgumentNullException.ThrowIfNull(stored);
+        return UniLoraStoredForm.Decode(this, stored);
     }
 
     void RequireOwn(AdapterPlan plan)

@@ -1,3 +1,5 @@
+using VbLoraOrt.Onnx;
+
 namespace VbLoraOrt.Adapters.Methods.UniLora;
 
 /// <summary>
@@ -21,17 +23,14 @@ public sealed class UniLoraOptions
     /// <summary>θ starts as U(−bound, bound). Default 0.02.</summary>
     public double InitThetaBound { get; init; } = 0.02;
 
-    /// <summary>Throws naming the first invalid option.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <summary>Throws naming the first invalid option by its command-line name.</summary>
+    /// <exception cref="UsageException">An option is out of range.</exception>
     public void Validate()
     {
-        if (ThetaLength < 1)
-            throw new ArgumentOutOfRangeException(nameof(ThetaLength), ThetaLength, "ThetaLength must be at least 1.");
-        if (Rank < 1)
-            throw new ArgumentOutOfRangeException(nameof(Rank), Rank, "Rank must be at least 1.");
+        MethodChecks.AtLeastOne(ThetaLength, "theta-length");
+        MethodChecks.AtLeastOne(Rank, "rank");
         if (ProjectionSeed < 0)
-            throw new ArgumentOutOfRangeException(nameof(ProjectionSeed), ProjectionSeed, "ProjectionSeed must be ≥ 0 (numpy seeds are non-negative).");
-        if (!(InitThetaBound >= 0) || double.IsInfinity(InitThetaBound))
-            throw new ArgumentOutOfRangeException(nameof(InitThetaBound), InitThetaBound, "must be a finite number ≥ 0.");
+            throw new UsageException($"--projection-seed must be ≥ 0 (numpy seeds are non-negative), not {ProjectionSeed}.");
+        MethodChecks.FiniteNonNegative(InitThetaBound, "init-theta-bound");
     }
 }

@@ -9,8 +9,8 @@ namespace VbLoraOrt.Adapters.Methods.UniLora;
 internal static class UniLoraStoredForm
 {
     public static List<SafeTensor> Encode(UniLoraMethod method, IReadOnlyDictionary<string, float[]> values) =>
-        [SafeTensor.F32(StoredTensorNames.Theta, [method.Options.ThetaLength], values[AdapterTensorNames.Theta])];
+        [SafeTensor.F32(UniLoraNames.StoredTheta, [method.Options.ThetaLength], values[UniLoraNames.Theta])];
 
     public static Dictionary<string, float[]> Decode(UniLoraMethod method, StoredTensors stored) =>
-        new(StringComparer.Ordinal) { [AdapterTensorNames.Theta] = stored.TakeFiniteFloats(StoredTensorNames.Theta, [method.Options.ThetaLength]) };
+        new(StringComparer.Ordinal) { [UniLoraNames.Theta] = stored.TakeFiniteFloats(UniLoraNames.StoredTheta, [method.Options.ThetaLength]) };
 }

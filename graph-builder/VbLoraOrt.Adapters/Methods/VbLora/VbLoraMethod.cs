@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using static VbLoraOrt.Onnx.Attr;
@@ -14,7 +16,7 @@ namespace VbLoraOrt.Adapters.Methods.VbLora;
 public sealed class VbLoraMethod : IAdapterMethod
 {
     /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="UsageException">An option is out of range.</exception>
     public VbLoraMethod(VbLoraOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -25,8 +27,20 @@ public sealed class VbLoraMethod : IAdapterMethod
     /// <summary>The validated configuration.</summary>
     public VbLoraOptions Options { get; }
 
+
     /// <inheritdoc/>
-    public string Name => "vblora";
+    public AdapterMethodDescriptor Descriptor => VbLoraDescriptor.Instance;
+
+    /// <inheritdoc/>
+    public string Name => Descriptor.Name;
+
+    /// <inheritdoc/>
+    public JsonElement SaveOptions() => MethodOptionsJson.Save(Options);
+
+    /// <inheritdoc/>
+    /// <remarks>False: the stored form keeps only each logits row's top-k; the −∞ elsewhere get no gradient, so
+    /// training could never pick another bank vector.</remarks>
+    public bool StoredFormTrainable => false;
 
     int H => Options.NumVectors;
     int Bl => Options.VectorLength;
@@ -42,11 +56,11 @@ public sealed class VbLoraMethod : IAdapterMethod
             RequireDivisible(t, "in_features", t.InFeatures, common);
             RequireDivisible(t, "out_features", t.OutFeatures, common);
         }
-        var parameters = new List<TrainableTensor> { new(AdapterTensorNames.VectorBank, [H, Bl], ParameterGroups.Bank) };
+        var parameters = new List<TrainableTensor> { new(VbLoraNames.VectorBank, [H, Bl], VbLoraNames.BankGroup) };
         foreach (var t in targets)
         {
-            parameters.Add(new(AdapterTensorNames.LogitsA(t.Path), [R, t.InFeatures / Bl, H], ParameterGroups.Logits));
-            parameters.Add(new(AdapterTensorNames.LogitsB(t.Path), [t.OutFeatures / Bl, R, H], ParameterGroups.Logits));
+            parameters.Add(new(VbLoraNames.LogitsA(t.Path), [R, t.InFeatures / Bl, H], VbLoraNames.LogitsGroup));
+            parameters.Add(new(VbLoraNames.LogitsB(t.Path), [t.OutFeatures / Bl, R, H], VbLoraNames.LogitsGroup));
         }
         return new AdapterPlan(Name, targets.ToArray(), R, parameters);
     }
@@ -71,7 +85,7 @@ public sealed class VbLoraMethod : IAdapterMethod
         foreach (var p in plan.Parameters)
         {
             var random = new SeededRandom(Options.Seed, p.Name);
-            values[p.Name] = p.Group == ParameterGroups.Bank
+            values[p.Name] = p.Group == VbLoraNames.BankGroup
                 ? random.Uniform(p.ElementCount, -Options.InitVectorBankBound, Options.InitVectorBankBound)
                 : random.Normal(p.ElementCount, Options.InitLogitsStd);
         }
@@ -88,10 +102,10 @@ public sealed class VbLoraMethod : IAdapterMethod
         {
             GraphEmitter g = emitter.Nested(t.Path);
             int inBlocks = t.InFeatures / Bl, outBlocks = t.OutFeatures / Bl;
-            string subA = TopKAdmixture.Emit(g.Nested("A"), AdapterTensorNames.LogitsA(t.Path), AdapterTensorNames.VectorBank,
+            string subA = TopKAdmixture.Emit(g.Nested("A"), VbLoraNames.LogitsA(t.Path), VbLoraNames.VectorBank,
                 R, inBlocks, Options.TopK, Bl);                                                // [r, in/b, b]
             string a = g.Op("Reshape", [subA, g.Int64s("A_shape", R, t.InFeatures)]);          // [r, in]
-            string subB = TopKAdmixture.Emit(g.Nested("B"), AdapterTensorNames.LogitsB(t.Path), AdapterTensorNames.VectorBank,
+            string subB = TopKAdmixture.Emit(g.Nested("B"), VbLoraNames.LogitsB(t.Path), VbLoraNames.VectorBank,
                 outBlocks, R, Options.TopK, Bl);                                               // [out/b, r, b]
             string subBt = g.Op("Transpose", [subB], Ints("perm", 0, 2, 1));                  // [out/b, b, r]
             string b = g.Op("Reshape", [subBt, g.Int64s("B_shape", t.OutFeatures, R)]);        // [out, r]
@@ -105,14 +119,14 @@ public sealed class VbLoraMethod : IAdapterMethod
     {
         RequireOwn(plan);
         plan.CheckValues(parameters);
-        float[] bank = parameters[AdapterTensorNames.VectorBank];
+        float[] bank = parameters[VbLoraNames.VectorBank];
         var factors = new List<LowRankFactors>(plan.Targets.Count);
         foreach (var t in plan.Targets)
         {
             int inBlocks = t.InFeatures / Bl, outBlocks = t.OutFeatures / Bl;
             // sub_A [r, in/b, b] is A [r, in] in row-major order.
-            float[] a = TopKAdmixture.Compute(parameters[AdapterTensorNames.LogitsA(t.Path)], R * inBlocks, bank, H, Bl, Options.TopK);
-            float[] subB = TopKAdmixture.Compute(parameters[AdapterTensorNames.LogitsB(t.Path)], outBlocks * R, bank, H, Bl, Options.TopK);
+            float[] a = TopKAdmixture.Compute(parameters[VbLoraNames.LogitsA(t.Path)], R * inBlocks, bank, H, Bl, Options.TopK);
+            float[] subB = TopKAdmixture.Compute(parameters[VbLoraNames.LogitsB(t.Path)], outBlocks * R, bank, H, Bl, Options.TopK);
             var b = new float[(long)t.OutFeatures * R];                                        // [out, r]
             for (int block = 0; block < outBlocks; block++)
                 for (int rank = 0; rank < R; rank++)
@@ -121,6 +135,31 @@ public sealed class VbLoraMethod : IAdapterMethod
             factors.Add(new LowRankFactors(t, R, a, b));
         }
         return factors;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>A zero bank: every sub-vector, whatever its top-k, is a mix of zero vectors.</remarks>
+    public IReadOnlyDictionary<string, float[]> ZeroUpdate(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(values);
+        return new Dictionary<string, float[]>(values, StringComparer.Ordinal) { [VbLoraNames.VectorBank] = new float[values[VbLoraNames.VectorBank].Length] };
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<SafeTensor> Encode(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(values);
+        return VbLoraStoredForm.Encode(this, plan, values);
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, float[]> Decode(AdapterPlan plan, StoredTensors stored)
+    {
+        RequireOwn(plan);
+        ArgumentNullException.ThrowIfNull(stored);
+        return VbLoraStoredForm.Decode(this, plan, stored);
     }
 
     void RequireDivisible(LinearModule t, string what, int features, int commonDivisor)

@@ -1,3 +1,5 @@
+using VbLoraOrt.Onnx;
+
 namespace VbLoraOrt.Adapters.Methods.VbLora;
 
 /// <summary>
@@ -31,28 +33,18 @@ public sealed class VbLoraOptions
     /// <summary>Dropout on the adapter input. Default 0; only 0 is supported so far.</summary>
     public double Dropout { get; init; }
 
-    /// <summary>Throws naming the first invalid option.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <summary>Throws naming the first invalid option by its command-line name.</summary>
+    /// <exception cref="UsageException">An option is out of range.</exception>
     public void Validate()
     {
-        Positive(NumVectors, nameof(NumVectors));
-        Positive(VectorLength, nameof(VectorLength));
-        Positive(Rank, nameof(Rank));
-        Positive(TopK, nameof(TopK));
+        MethodChecks.AtLeastOne(NumVectors, "num-vectors");
+        MethodChecks.AtLeastOne(VectorLength, "vector-length");
+        MethodChecks.AtLeastOne(Rank, "rank");
+        MethodChecks.AtLeastOne(TopK, "topk");
         if (TopK > NumVectors)
-            throw new ArgumentOutOfRangeException(nameof(TopK), TopK,
-                $"TopK ({TopK}) cannot exceed NumVectors ({NumVectors}): top-k picks k distinct vectors from the bank.");
-        if (!(InitVectorBankBound >= 0) || double.IsInfinity(InitVectorBankBound))
-            throw new ArgumentOutOfRangeException(nameof(InitVectorBankBound), InitVectorBankBound, "must be a finite number ≥ 0.");
-        if (!(InitLogitsStd >= 0) || double.IsInfinity(InitLogitsStd))
-            throw new ArgumentOutOfRangeException(nameof(InitLogitsStd), InitLogitsStd, "must be a finite number ≥ 0.");
-        if (Dropout != 0)
-            throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "adapter dropout is not supported yet; use 0.");
-    }
-
-    static void Positive(int value, string name)
-    {
-        if (value < 1)
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least 1.");
+            throw new UsageException($"--topk {TopK} exceeds --num-vectors {NumVectors}: top-k picks k distinct vectors from the bank.");
+        MethodChecks.FiniteNonNegative(InitVectorBankBound, "init-vector-bank-bound");
+        MethodChecks.FiniteNonNegative(InitLogitsStd, "init-logits-std");
+        MethodChecks.NoDropout(Dropout);
     }
 }

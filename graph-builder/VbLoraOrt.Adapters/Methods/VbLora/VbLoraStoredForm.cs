@@ -26,15 +26,15 @@ internal static class VbLoraStoredForm
         var o = method.Options;
         var tensors = new List<SafeTensor>
         {
-            SafeTensor.F32(StoredTensorNames.VectorBank, [o.NumVectors, o.VectorLength], values[AdapterTensorNames.VectorBank]),
+            SafeTensor.F32(VbLoraNames.StoredVectorBank, [o.NumVectors, o.VectorLength], values[VbLoraNames.VectorBank]),
         };
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
             long[] lead = parameter.Shape[..^1];                                      // [p, q] of logits [p, q, h]
             int rows = checked((int)(parameter.ElementCount / o.NumVectors));
             var (indices, weights) = TopK(values[parameter.Name], rows, o.NumVectors, o.TopK, method.IndexBytes);
-            tensors.Add(new(StoredTensorNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK], indices));
-            tensors.Add(SafeTensor.F32(StoredTensorNames.TopKWeights(key), [.. lead, o.TopK - 1], weights));
+            tensors.Add(new(VbLoraNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK], indices));
+            tensors.Add(SafeTensor.F32(VbLoraNames.TopKWeights(key), [.. lead, o.TopK - 1], weights));
         }
         return tensors;
     }
@@ -45,13 +45,13 @@ internal static class VbLoraStoredForm
         var o = method.Options;
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal)
         {
-            [AdapterTensorNames.VectorBank] = stored.Take(StoredTensorNames.VectorBank, "F32", [o.NumVectors, o.VectorLength]).Floats(),
+            [VbLoraNames.VectorBank] = stored.Take(VbLoraNames.StoredVectorBank, "F32", [o.NumVectors, o.VectorLength]).Floats(),
         };
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
             long[] lead = parameter.Shape[..^1];
-            var indices = stored.Take(StoredTensorNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK]);
-            var weights = stored.Take(StoredTensorNames.TopKWeights(key), "F32", [.. lead, o.TopK - 1]);
+            var indices = stored.Take(VbLoraNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK]);
+            var weights = stored.Take(VbLoraNames.TopKWeights(key), "F32", [.. lead, o.TopK - 1]);
             values[parameter.Name] = Logits(stored, indices, weights.Floats(), lead, o.NumVectors, o.TopK, method.IndexBytes);
         }
         return values;
@@ -66,8 +66,8 @@ internal static class VbLoraStoredForm
         var byName = plan.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
         foreach (var t in plan.Targets)
         {
-            yield return (byName[AdapterTensorNames.LogitsA(t.Path)], StoredTensorNames.LogitsA(t.Path));
-            yield return (byName[AdapterTensorNames.LogitsB(t.Path)], StoredTensorNames.LogitsB(t.Path));
+            yield return (byName[VbLoraNames.LogitsA(t.Path)], VbLoraNames.StoredLogitsA(t.Path));
+            yield return (byName[VbLoraNames.LogitsB(t.Path)], VbLoraNames.StoredLogitsB(t.Path));
         }
     }
 
