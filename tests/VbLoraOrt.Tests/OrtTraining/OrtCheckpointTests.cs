@@ -53,6 +53,7 @@ public sealed class OrtCheckpointTests
         OrtCheckpointWriter.Write(Sample(), path);
         AssertSame(Sample(), OrtCheckpointReader.Read(path));
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(dir));
+        Directory.Delete(dir, recursive: true);
     }
 
     [TestMethod]

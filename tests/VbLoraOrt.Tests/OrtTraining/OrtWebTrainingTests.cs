@@ -34,6 +34,7 @@ public sealed class OrtWebTrainingTests
     static readonly AdamWAttributes AdamW = new(Epsilon: 0.01f, WeightDecay: 0.01f);
     static readonly int[] ThreeBatches = [0, 1, 2];
     static HarnessResult _result = null!;
+    static string _dir = null!;
     static long _harnessMilliseconds;
 
     public TestContext TestContext { get; set; } = null!;
@@ -41,8 +42,7 @@ public sealed class OrtWebTrainingTests
     [ClassInitialize]
     public static void RunOrtWeb(TestContext context)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "vblora-ort-web", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        string dir = _dir = Directory.CreateTempSubdirectory("vblora-ort-web").FullName;
         var (train, eval, optimizer) = MlpArtifacts.WriteModels(dir, AdamW);
         var initial = MlpArtifacts.InitialValues();
         var afterTwo = new ReferenceTraining(initial, OrtDefaultLearningRate, AdamW);
@@ -82,6 +82,12 @@ public sealed class OrtWebTrainingTests
         _result = OrtWebHarness.Run(new HarnessJob(runs), dir);
         _harnessMilliseconds = clock.ElapsedMilliseconds;
         context.WriteLine($"onnxruntime-web {_result.OrtVersion}: {runs.Count} runs in one Node.js process, {_harnessMilliseconds} ms");
+    }
+
+    [ClassCleanup]
+    public static void DeleteArtifacts()
+    {
+        if (_dir is not null) Directory.Delete(_dir, recursive: true);
     }
 
     [TestMethod]
