@@ -6,12 +6,12 @@ namespace VbLoraOrt.OrtFormats.Adapters;
 
 /// <summary>
 /// Reads an adapter buffer by walking it with bounds checks, so that every refusal can say which field of which
-/// parameter is wrong and at which byte. It checks what flatbuffers' C++ verifier checks before ONNX Runtime touches a
-/// file (identifier, every offset, vector and string inside the buffer and aligned, NUL-terminated strings, at most
-/// a million tables), then what ONNX Runtime itself checks (format version 1, a parameters vector), then what ONNX
-/// Runtime 1.31 takes on trust and would crash or misread on: a parameter without dims or raw_data, an UNDEFINED,
-/// STRING or unknown element type, negative dims, raw_data whose length is not Π dims × element size (ONNX Runtime lays
-/// the tensor over the bytes without comparing), names that are empty, hold a NUL or repeat (it keeps the first).
+/// parameter is wrong and at which byte. It refuses every file ONNX Runtime 1.31.1 refuses when it loads one
+/// (flatbuffers' verification: identifier, every offset, vector and string inside the buffer and aligned, strings
+/// NUL-terminated, at most a million tables; then format version 1, a parameters vector, and per parameter a name,
+/// at least one dim, raw_data, a supported element type and raw_data of exactly Π dims × element size), and also the
+/// files ONNX Runtime loads but misuses: an empty name (every run then fails), a name holding a NUL (ONNX Runtime cuts
+/// the name there and feeds the shorter one) and a repeated name (it silently keeps the first).
 /// </summary>
 /// <remarks>
 /// Google.FlatBuffers' C# <c>Verifier</c> is not used: in 25.2.10 it ignores a non-empty file identifier, and it
@@ -72,13 +72,16 @@ static class AdapterFlatBufferReader
     {
         string label = $"parameters[{index}]";
         string name = cursor.String(table, ParameterField.Name, $"{label} name")
-            ?? throw cursor.Refused($"{label} has no name; ONNX Runtime would feed it to an input named \"\".");
+            ?? throw cursor.Refused($"{label} has no name; it must name the graph input it feeds.");
         if (name.Length == 0 || name.Contains('\0'))
-            throw cursor.Refused($"{label} has name {Printable(Encoding.UTF8.GetBytes(name))}; a parameter name must be a non-empty graph input name without NUL characters.");
+            throw cursor.Refused($"{label} has name {Printable(Encoding.UTF8.GetBytes(name))}; a parameter name must be a non-empty graph input name " +
+                                 "without NUL characters (ONNX Runtime would feed the name cut at the first NUL).");
         label = $"parameter '{name}' ({label})";
 
         var (dimsStart, rank) = cursor.Vector(table, ParameterField.Dims, sizeof(long), $"{label} dims")
-            ?? throw cursor.Refused($"{label} has no dims field (ONNX Runtime 1.31 reads it without a check and would crash).");
+            ?? throw cursor.Refused($"{label} has no dims field.");
+        if (rank == 0)
+            throw cursor.Refused($"{label} has no dims: ONNX Runtime refuses scalar parameters (\"dims is missing or empty\"); store it as shape [1].");
         var dims = new long[rank];
         for (int d = 0; d < rank; d++)
         {
@@ -90,11 +93,11 @@ static class AdapterFlatBufferReader
         int dataType = cursor.Int32(table, ParameterField.DataType, $"{label} data_type");
         int elementSize = StorableElementSize(dataType);
         if (elementSize == 0)
-            throw cursor.Refused($"{label} has data_type {VbLoraOrt.Onnx.ElementType.Name(dataType)}, which no tensor parameter can have " +
-                                 "(only the schema's fixed-width numeric and bool types can).");
+            throw cursor.Refused($"{label} has data_type {VbLoraOrt.Onnx.ElementType.Name(dataType)}, which ONNX Runtime does not load as an " +
+                                 "adapter parameter (it loads numeric types only: not BOOL, STRING or complex).");
 
         var (dataStart, dataLength) = cursor.Vector(table, ParameterField.RawData, sizeof(byte), $"{label} raw_data")
-            ?? throw cursor.Refused($"{label} has no raw_data field (ONNX Runtime 1.31 reads it without a check and would crash).");
+            ?? throw cursor.Refused($"{label} has no raw_data field.");
         string shape = $"[{string.Join(",", dims)}]";
         // Division before multiplication: a forged dim can neither overflow nor pass.
         long budget = dataLength / elementSize, count = 1;
@@ -106,7 +109,7 @@ static class AdapterFlatBufferReader
         if (count < 0 || count * elementSize != dataLength)
             throw cursor.Refused(
                 $"{label} has shape {shape} of {VbLoraOrt.Onnx.ElementType.Name(dataType)} ({elementSize} bytes each) but {dataLength} bytes of raw_data; " +
-                "ONNX Runtime does not compare the two and would read past the tensor. The file is corrupted or was written wrongly.");
+                "ONNX Runtime refuses the file. It is corrupted or was written wrongly.");
         return OnnxAdapterParameter.Create(name, dims, dataType, cursor.Bytes(dataStart, dataLength));
     }
 

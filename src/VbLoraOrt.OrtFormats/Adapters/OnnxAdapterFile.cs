@@ -7,7 +7,7 @@ namespace VbLoraOrt.OrtFormats.Adapters;
 /// <c>"TORT"</c> whose root table holds the format version (1), the producer's adapter and model versions, and the
 /// parameters (name, dims, element type, raw little-endian bytes). The layout is in <see cref="AdapterSchema"/>.
 /// Reading refuses, with an <see cref="OnnxAdapterException"/> naming the parameter and field, every file that ONNX
-/// Runtime would refuse and every file it would accept but crash on or misread.
+/// Runtime 1.31.1 refuses and every file it loads but misuses (empty, NUL-holding or repeated names).
 /// </summary>
 public static class OnnxAdapterFile
 {

@@ -25,7 +25,7 @@ public sealed class OnnxAdapterParameter
     /// <summary>The graph input this tensor feeds.</summary>
     public string Name { get; }
 
-    /// <summary>The shape; empty for a scalar.</summary>
+    /// <summary>The shape: at least one dim (ONNX Runtime refuses scalars: "dims is missing or empty").</summary>
     public IReadOnlyList<long> Dims => _dims;
 
     /// <summary>The ONNX element type (<see cref="TensorProto.Types.DataType"/> number).</summary>
@@ -38,11 +38,12 @@ public sealed class OnnxAdapterParameter
     public ReadOnlyMemory<byte> Data => _data;
 
     /// <summary>
-    /// A tensor from raw little-endian bytes. <paramref name="dataType"/> must be a fixed-width ONNX type of the
-    /// schema (not UNDEFINED or STRING) and <paramref name="data"/> exactly Π dims × its element size.
+    /// A tensor from raw little-endian bytes. <paramref name="dataType"/> must be a type ONNX Runtime loads as an
+    /// adapter parameter (numeric; not BOOL, STRING or complex), <paramref name="dims"/> at least one dim (a scalar is
+    /// shape [1]) and <paramref name="data"/> exactly Π dims × the element size.
     /// </summary>
-    /// <exception cref="ArgumentException">The name is empty or holds a NUL, a dim is negative, the type cannot be
-    /// stored, or the byte count does not fill the shape.</exception>
+    /// <exception cref="ArgumentException">The name is empty or holds a NUL, the shape is empty or has a negative dim,
+    /// the type cannot be stored, or the byte count does not fill the shape.</exception>
     public static OnnxAdapterParameter Create(string name, IReadOnlyList<long> dims, int dataType, ReadOnlySpan<byte> data)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -56,7 +57,10 @@ public sealed class OnnxAdapterParameter
         if (elementSize == 0)
             throw new ArgumentException(
                 $"adapter parameter '{name}': element type {ElementType.Name(dataType)} cannot be stored in an adapter file " +
-                "(only fixed-width numeric and bool types of the schema can).", nameof(dataType));
+                "(ONNX Runtime loads numeric types only: not BOOL, STRING or complex).", nameof(dataType));
+        if (dims.Count == 0)
+            throw new ArgumentException(
+                $"adapter parameter '{name}' has no dims; ONNX Runtime refuses scalar parameters: give it shape [1].", nameof(dims));
         long count;
         try
         {
@@ -78,8 +82,8 @@ public sealed class OnnxAdapterParameter
         FromValues(name, dims, values);
 
     /// <summary>
-    /// A tensor of a .NET element type that has an ONNX counterpart: float, double, Half, sbyte, byte, short, ushort,
-    /// int, uint, long, ulong or bool.
+    /// A tensor of a .NET element type that ONNX Runtime loads as an adapter parameter: float, double, Half, sbyte,
+    /// byte, short, ushort, int, uint, long or ulong.
     /// </summary>
     public static OnnxAdapterParameter FromValues<T>(string name, IReadOnlyList<long> dims, ReadOnlySpan<T> values) where T : unmanaged
     {
@@ -118,7 +122,6 @@ public sealed class OnnxAdapterParameter
         uint => TensorProto.Types.DataType.Uint32,
         long => TensorProto.Types.DataType.Int64,
         ulong => TensorProto.Types.DataType.Uint64,
-        bool => TensorProto.Types.DataType.Bool,
         _ => throw new NotSupportedException($"{typeof(T).Name} has no ONNX element type; pass raw bytes and a type to Create."),
     });
 }

@@ -28,8 +28,7 @@ public sealed class OnnxAdapterFileTests
         OnnxAdapterParameter.FromValues<byte>("indices_u8", [3], [255, 0, 9]),
         OnnxAdapterParameter.FromValues<short>("indices_i16", [2], [-3, 300]),
         OnnxAdapterParameter.FromValues<Half>("half", [1], [(Half)0.5f]),
-        OnnxAdapterParameter.FromValues<bool>("mask", [2], [true, false]),
-        OnnxAdapterParameter.Float("scale", [], [0.25f]),
+        OnnxAdapterParameter.FromValues<double>("scale", [1], [0.25]),
         OnnxAdapterParameter.Float("empty", [0, 3], []),
     ], adapterVersion: 7, modelVersion: 3);
 
@@ -73,7 +72,7 @@ public sealed class OnnxAdapterFileTests
         CollectionAssert.AreEqual(TinyModels.Random(8, 1), read.Find("layer.0/lora_A")!.ToFloats());
         CollectionAssert.AreEqual(new long[] { 5, 0, 7, 1, 2, 3 }, read.Find("bank.topk_indices")!.ToArray<long>());
         CollectionAssert.AreEqual(new short[] { -3, 300 }, read.Find("indices_i16")!.ToArray<short>());
-        Assert.AreEqual(0, read.Find("scale")!.Dims.Count);
+        CollectionAssert.AreEqual(new[] { 0.25 }, read.Find("scale")!.ToArray<double>());
         Assert.AreEqual(0L, read.Find("empty")!.ElementCount);
     }
 
@@ -122,8 +121,9 @@ public sealed class OnnxAdapterFileTests
     public void Read_WhenTruncatedAnywhere_ThrowsNamingFile()
     {
         byte[] bytes = OnnxAdapterFile.ToBytes(Sample());
-        // Every prefix: the header cut, the root table cut, a vector cut mid-way.
-        for (int length = 0; length < bytes.Length; length += Math.Max(1, length / 16))
+        // Prefixes from the header cut to the last 4 bytes cut. The buffer ends with the first parameter's name (the
+        // builder writes back to front): its NUL and up to 3 bytes of padding, which a reader never needs.
+        for (int length = 0; length <= bytes.Length - 4; length += Math.Max(1, length / 16))
         {
             var e = Assert.ThrowsExactly<OnnxAdapterException>(() => OnnxAdapterFile.Read(bytes.AsSpan(0, length), "cut.onnx_adapter"), $"length {length}");
             StringAssert.Contains(e.Message, "cut.onnx_adapter");
@@ -189,7 +189,7 @@ public sealed class OnnxAdapterFileTests
     }
 
     [TestMethod]
-    public void Read_WhenFieldOnnxRuntimeDereferencesIsMissing_ThrowsNamingField()
+    public void Read_WhenNameDimsOrRawDataMissing_ThrowsNamingField()
     {
         StringAssert.Contains(Refused(Build([FloatRaw("a", null, 1)])).Message, "parameter 'a' (parameters[0]) has no dims");
         StringAssert.Contains(Refused(Build([FloatRaw("a", [1], -1)])).Message, "parameter 'a' (parameters[0]) has no raw_data");
@@ -204,13 +204,22 @@ public sealed class OnnxAdapterFileTests
     }
 
     [TestMethod]
-    public void Read_WhenDataTypeHasNoFixedWidth_ThrowsNamingType()
+    public void Read_WhenDataTypeIsNotOneOrtLoads_ThrowsNamingType()
     {
-        foreach (var (type, expected) in new[] { (0, "UNDEFINED"), (8, "STRING"), (21, "UINT4"), (99, "type 99") })
+        foreach (var (type, expected) in new[] { (0, "UNDEFINED"), (8, "STRING"), (9, "BOOL"), (14, "COMPLEX64"), (15, "COMPLEX128"), (21, "UINT4"), (99, "type 99") })
         {
             var e = Refused(Build([new Raw("t", [1], type, new byte[4])]));
             StringAssert.Contains(e.Message, $"parameter 't' (parameters[0]) has data_type {expected}");
         }
+    }
+
+    [TestMethod]
+    public void Read_WhenParameterIsScalar_ThrowsSayingToUseShapeOne()
+    {
+        var e = Refused(Build([FloatRaw("scale", [], 1)]));
+
+        StringAssert.Contains(e.Message, "parameter 'scale' (parameters[0]) has no dims");
+        StringAssert.Contains(e.Message, "shape [1]");
     }
 
     [TestMethod]
@@ -267,6 +276,8 @@ public sealed class OnnxAdapterFileTests
         Assert.ThrowsExactly<ArgumentException>(() => OnnxAdapterParameter.Create("a", [-1], Float, []));
         Assert.ThrowsExactly<ArgumentException>(() => OnnxAdapterParameter.Create("a", [1], (int)TensorProto.Types.DataType.String, new byte[8]));
         Assert.ThrowsExactly<ArgumentException>(() => OnnxAdapterParameter.Create("", [1], Int64, new byte[8]));
+        Assert.ThrowsExactly<ArgumentException>(() => OnnxAdapterParameter.Create("scalar", [], Float, new byte[4]));
+        Assert.ThrowsExactly<ArgumentException>(() => OnnxAdapterParameter.Create("mask", [1], (int)TensorProto.Types.DataType.Bool, new byte[1]));
     }
 
     [TestMethod]
