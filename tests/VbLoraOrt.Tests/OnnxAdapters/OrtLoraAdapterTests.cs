@@ -252,6 +252,16 @@ public sealed class OrtLoraAdapterTests
         AssertClose(LowRankReference(X, a, b), RunWith(adapter), "after clearing the caller's array");
     }
 
+    [TestMethod]
+    public void OrtLoad_WhenGivenTheCpuAllocator_Fails_BecauseItTakesDeviceAllocatorsOnly()
+    {
+        string path = WriteLowRank(7, out _, out _);
+
+        string error = OrtError(() => OrtLoraAdapter.Create(path, OrtAllocator.DefaultInstance).Dispose());
+
+        StringAssert.Contains(error, "The specified allocator must be a device allocator");
+    }
+
     // ---- What ONNX Runtime 1.31.1 does with adapters that do not fit, and our checks that catch them first ----
 
     [TestMethod]
