@@ -253,6 +253,14 @@ public sealed class OrtLoraAdapterTests
     }
 
     [TestMethod]
+    public void Session_ListsInputsWithDefaultsAsOverridableInitializers_NotAsInputs()
+    {
+        CollectionAssert.AreEquivalent(new[] { "x" }, _session.InputMetadata.Keys.ToArray());
+        CollectionAssert.AreEquivalent(new[] { "lora_A", "lora_B" }, _session.OverridableInitializerMetadata.Keys.ToArray());
+        CollectionAssert.AreEqual(new[] { In, Rank }, _session.OverridableInitializerMetadata["lora_A"].Dimensions);
+    }
+
+    [TestMethod]
     public void OrtLoad_WhenGivenTheCpuAllocator_Fails_BecauseItTakesDeviceAllocatorsOnly()
     {
         string path = WriteLowRank(7, out _, out _);
