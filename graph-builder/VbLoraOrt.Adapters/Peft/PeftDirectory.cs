@@ -1,4 +1,5 @@
 using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Adapters.Peft;
 

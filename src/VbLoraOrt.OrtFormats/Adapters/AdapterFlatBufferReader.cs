@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using VbLoraOrt.Onnx;
 using static VbLoraOrt.OrtFormats.Adapters.AdapterSchema;
 
 namespace VbLoraOrt.OrtFormats.Adapters;

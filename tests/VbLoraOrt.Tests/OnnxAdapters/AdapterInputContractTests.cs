@@ -1,6 +1,5 @@
 using Onnx;
 using VbLoraOrt.OrtFormats.Adapters;
-using VbLoraOrt.Tests.Support;
 using static VbLoraOrt.Tests.OnnxAdapters.AdapterModels;
 
 namespace VbLoraOrt.Tests.OnnxAdapters;

@@ -1,11 +1,10 @@
 using System.Buffers.Binary;
 using System.Text;
 using Onnx;
-using VbLoraOrt.Onnx;
+using Raw = VbLoraOrt.OrtFormats.Adapters.AdapterFlatBufferWriter.RawParameter;
 using VbLoraOrt.OrtFormats.Adapters;
 using VbLoraOrt.Tests.Reliability;
 using VbLoraOrt.Tests.Support;
-using Raw = VbLoraOrt.OrtFormats.Adapters.AdapterFlatBufferWriter.RawParameter;
 
 namespace VbLoraOrt.Tests.OnnxAdapters;
 

@@ -1,10 +1,11 @@
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using Raw = VbLoraOrt.OrtFormats.Adapters.AdapterFlatBufferWriter.RawParameter;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.OrtFormats.Adapters;
+using VbLoraOrt.Tests.Reliability;
 using VbLoraOrt.Tests.Support;
 using static VbLoraOrt.Tests.OnnxAdapters.AdapterModels;
-using Raw = VbLoraOrt.OrtFormats.Adapters.AdapterFlatBufferWriter.RawParameter;
 
 namespace VbLoraOrt.Tests.OnnxAdapters;
 

@@ -1,4 +1,5 @@
 using Onnx;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.OrtFormats.Checkpoints;
 using VbLoraOrt.Tests.Support;

@@ -1,4 +1,5 @@
 using Google.FlatBuffers;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.OrtFormats.Checkpoints;
 using VbLoraOrt.Tests.Support;

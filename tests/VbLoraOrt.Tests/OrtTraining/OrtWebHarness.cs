@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
+using VbLoraOrt.Contracts.Checkpoints;
 
 namespace VbLoraOrt.Tests.OrtTraining;
 
@@ -101,7 +102,7 @@ sealed record HarnessRun(
 sealed record HarnessJob(IReadOnlyList<HarnessRun> Runs);
 
 /// <summary>The loss of one step and all parameters (getContiguousParameters(false)) after its optimizer step.</summary>
-sealed record StepResult(double Loss, float[] Parameters);
+sealed record WebStepResult(double Loss, float[] Parameters);
 
 /// <summary>Sizes from getParametersSize(false) and getParametersSize(true).</summary>
 sealed record ParametersSize(int All, int Trainable);
@@ -109,7 +110,7 @@ sealed record ParametersSize(int All, int Trainable);
 /// <summary>What ONNX Runtime's training runtime reported for one run; <see cref="Error"/> when it threw.</summary>
 sealed record RunResult(
     string? Error, string[] TrainingInputNames, string[] TrainingOutputNames, string[] EvalInputNames,
-    string[] EvalOutputNames, ParametersSize ParametersSize, float[] InitialParameters, StepResult[] Steps,
+    string[] EvalOutputNames, ParametersSize ParametersSize, float[] InitialParameters, WebStepResult[] Steps,
     double? EvalLoss, string CheckpointExport);
 
 /// <summary>The ONNX Runtime version and each run's result, by run name.</summary>

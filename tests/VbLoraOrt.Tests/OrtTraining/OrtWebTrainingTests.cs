@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Google.FlatBuffers;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using VbLoraOrt.GraphBuilder;
-using VbLoraOrt.GraphBuilder.Artifacts;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.OrtFormats.Checkpoints;
 using VbLoraOrt.Tests.Support;
 
