@@ -61,6 +61,7 @@ public static class ArtifactBuilder
         WriteCheckpoint(options, manifest, training.InitialValues);
         if (options.VocabPath != null)
             AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), File.ReadAllBytes(options.VocabPath));
+        manifest = manifest with { Files = ArtifactManifest.HashFiles(options.OutputDirectory, WrittenFiles(manifest)) };
         manifest.Save(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
         Log($"manifest written: {manifest.Counts.Trainable} trainable, {manifest.Counts.AdapterStored:F0} stored adapter parameters");
         return manifest;
@@ -162,8 +163,19 @@ public static class ArtifactBuilder
         foreach (var t in trainables) graph.Input.Add(byName[t.Name]);
     }
 
+    // Every file this builder writes (the data files of the training and eval graphs exist only when a tensor reached
+    // the external-data threshold).
+    static IEnumerable<string> WrittenFiles(ArtifactManifest manifest) =>
+    [
+        ArtifactNames.BaseModel, ArtifactNames.WeightsFile, ArtifactNames.TrainingModel, DataFileOf(ArtifactNames.TrainingModel),
+        ArtifactNames.EvalModel, DataFileOf(ArtifactNames.EvalModel), ArtifactNames.OptimizerModel, ArtifactNames.InitialCheckpoint,
+        manifest.Tokenizer.VocabFile,
+    ];
+
+    static string DataFileOf(string model) => Path.GetFileNameWithoutExtension(model) + ".data";
+
     static void SaveShared(OnnxModel model, string path) =>
-        model.Save(path, new ExternalDataOptions { FileName = Path.GetFileNameWithoutExtension(path) + ".data", ThresholdBytes = 1 << 20 });
+        model.Save(path, new ExternalDataOptions { FileName = DataFileOf(path), ThresholdBytes = 1 << 20 });
 
     static IReadOnlyList<ValueInfoProto> DataInputs(OnnxModel model)
     {

@@ -71,6 +71,7 @@ public static class MergedModelExporter
         string manifestPath = Path.Combine(artifactsDir, ArtifactNames.Manifest);
         var manifest = ArtifactManifest.Load(manifestPath);
         AdapterMethods.PlanOf(manifest, manifestPath);
+        manifest.VerifyFiles(artifactsDir);
         RequireSameBase(adapter, manifest.BaseModel.Sha256, $"the artifacts in {artifactsDir}");
         Export(LoadBase(artifactsDir, manifest.BaseModel), adapter, outPath);
     }

@@ -53,6 +53,35 @@ public sealed record ArtifactManifest
     public long Seed { get; init; }
 
     /// <summary>
+    /// SHA-256 (hex) of every file <c>prepare</c> wrote into the folder, by file name: a damaged, truncated or swapped
+    /// file (another folder's optimizer model, a half-copied <c>weights.bin</c>) is refused by <see cref="VerifyFiles"/>
+    /// before anything runs on it. Null in manifests written before it was recorded.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Files { get; init; }
+
+    /// <summary>Checks every file of <see cref="Files"/> in <paramref name="directory"/> against its recorded hash.</summary>
+    /// <exception cref="BadInputException">A file is missing or differs (the message names it and what to do).</exception>
+    public void VerifyFiles(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        foreach (var (name, sha) in Files ?? new Dictionary<string, string>())
+        {
+            string path = Path.Combine(directory, name);
+            if (!File.Exists(path))
+                throw new BadInputException($"{path}: missing from the artifact folder; re-run `vblora-graph prepare`.");
+            string actual = Hashing.Sha256File(path);
+            if (!string.Equals(actual, sha, StringComparison.OrdinalIgnoreCase))
+                throw new BadInputException(
+                    $"{path}: does not match this folder's manifest (SHA-256 {actual[..12]}…, recorded {sha[..Math.Min(12, sha.Length)]}…); the file is damaged or comes from other artifacts. Re-run `vblora-graph prepare`.");
+        }
+    }
+
+    /// <summary>The hashes of <paramref name="names"/> in <paramref name="directory"/> that exist, for <see cref="Files"/>.</summary>
+    public static IReadOnlyDictionary<string, string> HashFiles(string directory, IEnumerable<string> names) =>
+        names.Distinct(StringComparer.Ordinal).Where(n => File.Exists(Path.Combine(directory, n)))
+            .ToDictionary(n => n, n => Hashing.Sha256File(Path.Combine(directory, n)), StringComparer.Ordinal);
+
+    /// <summary>
     /// Identity of these artifacts for checkpoints: a hash of the base model, method, targets and trainable
     /// tensor shapes. A checkpoint with another identity is refused.
     /// </summary>
@@ -105,6 +134,8 @@ public sealed record ArtifactManifest
         if (BaseModel is null || Method is null || Targets is null || TargetSpec is null || Trainables is null || DataInputs is null
             || LabelInputs is null || Task is null || Tokenizer is null || Counts is null)
             return "lacks a required entry";
+        if (Files != null && Files.Any(f => !IsPlainFileName(f.Key) || string.IsNullOrEmpty(f.Value)))
+            return "lists a file that is not a plain file name inside the artifact folder, or has no hash";
         if (!IsPlainFileName(BaseModel.FileName) || !IsPlainFileName(Tokenizer.VocabFile))
             return $"names files '{BaseModel.FileName}' and '{Tokenizer.VocabFile}'; both must be plain file names inside the artifact folder";
         if (BaseModel.Sha256 is null || BaseModel.OutputName is null || BaseModel.HiddenSize < 1)

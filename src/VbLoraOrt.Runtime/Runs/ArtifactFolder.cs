@@ -47,7 +47,7 @@ public sealed class ArtifactFolder
     public string Vocab => PathOf(Manifest.Tokenizer.VocabFile);
 
     /// <summary>Opens and checks a folder.</summary>
-    /// <exception cref="BadInputException">No manifest, or a file it needs is missing.</exception>
+    /// <exception cref="BadInputException">No manifest, or a file it needs is missing, damaged or from other artifacts.</exception>
     public static ArtifactFolder Open(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -60,6 +60,7 @@ public sealed class ArtifactFolder
         foreach (string file in new[] { folder.TrainingModel, folder.EvalModel, folder.OptimizerModel, folder.InitialCheckpoint })
             if (!File.Exists(file))
                 throw new BadInputException($"{file}: missing from the artifact folder; re-run `vblora-graph prepare`.");
+        manifest.VerifyFiles(directory);
         return folder;
     }
 

@@ -146,9 +146,10 @@ public static class AdapterFixtures
     /// <summary>
     /// Differentiates Σ y² of <see cref="TinyModels.TwoLayerMlp"/> (8 → 16 → 8) with <paramref name="method"/> on
     /// <paramref name="targets"/> (parameters as graph inputs, trained-looking values times <paramref name="valueScale"/>)
-    /// and checks the gradient against central differences along three random directions.
+    /// and checks the gradient against central differences of <paramref name="step"/> along three random directions (a
+    /// step small enough not to change which entries a top-k picks, for methods that have one).
     /// </summary>
-    public static void CheckGradients(IAdapterMethod method, LinearModule[] targets, float valueScale)
+    public static void CheckGradients(IAdapterMethod method, LinearModule[] targets, float valueScale, float step = 1e-2f)
     {
         var injected = AdapterInjector.InjectWithGraphInputs(TinyModels.TwoLayerMlp(8, 16, 8), method, targets);
         var model = injected.Model;
@@ -175,7 +176,6 @@ public static class AdapterFixtures
         {
             var d = plan.Parameters.ToDictionary(p => p.Name, p => Enumerable.Range(0, (int)p.ElementCount).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());
             double analytic = plan.Parameters.Sum(p => Flat(outputs[gradients.Gradients[p.Name]]).Zip(d[p.Name], (g, x) => (double)g * x).Sum());
-            const float step = 1e-2f;
             double Loss(float sign) => OrtRunner.Run(model, Feeds(values.ToDictionary(kv => kv.Key,
                 kv => kv.Value.Zip(d[kv.Key], (v, x) => v + sign * step * x).ToArray())))["loss"].GetValue(0);
             double numeric = (Loss(1) - Loss(-1)) / (2 * step);
