@@ -1,6 +1,8 @@
 using System.Text.Json;
 using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Merging;
+using VbLoraOrt.Adapters.Registry;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 

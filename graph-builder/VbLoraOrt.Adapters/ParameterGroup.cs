@@ -1,3 +1,5 @@
+using VbLoraOrt.Adapters.Registry;
+
 namespace VbLoraOrt.Adapters;
 
 /// <summary>

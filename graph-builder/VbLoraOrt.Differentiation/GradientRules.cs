@@ -1,5 +1,6 @@
 using Onnx;
 using VbLoraOrt.Differentiation.Composites;
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Differentiation.Rules;
 
 namespace VbLoraOrt.Differentiation;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Cli;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Cli;

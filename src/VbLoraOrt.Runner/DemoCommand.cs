@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Cli;
 using VbLoraOrt.Contracts.Artifacts;

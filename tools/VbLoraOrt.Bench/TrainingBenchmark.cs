@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;

@@ -1,3 +1,5 @@
+using VbLoraOrt.Adapters.Registry;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;

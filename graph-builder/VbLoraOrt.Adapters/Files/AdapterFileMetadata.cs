@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 

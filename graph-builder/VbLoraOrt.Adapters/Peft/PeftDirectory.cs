@@ -1,4 +1,4 @@
-using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Adapters.Peft;

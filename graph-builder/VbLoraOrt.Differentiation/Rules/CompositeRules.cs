@@ -1,4 +1,5 @@
 using VbLoraOrt.Differentiation.Composites;
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Differentiation.Rules;

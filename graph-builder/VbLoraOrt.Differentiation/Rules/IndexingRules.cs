@@ -1,5 +1,6 @@
 using DataType = Onnx.TensorProto.Types.DataType;
 using Onnx;
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Differentiation.Rules;

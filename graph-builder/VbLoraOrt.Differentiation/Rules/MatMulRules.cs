@@ -1,4 +1,5 @@
 using Onnx;
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 

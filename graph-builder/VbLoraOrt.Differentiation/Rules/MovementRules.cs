@@ -1,3 +1,4 @@
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 

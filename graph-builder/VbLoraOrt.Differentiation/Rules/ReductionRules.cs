@@ -1,3 +1,4 @@
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Differentiation.Rules;

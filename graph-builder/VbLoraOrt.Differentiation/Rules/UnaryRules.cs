@@ -1,3 +1,5 @@
+using VbLoraOrt.Differentiation.Core;
+
 namespace VbLoraOrt.Differentiation.Rules;
 
 /// <summary>

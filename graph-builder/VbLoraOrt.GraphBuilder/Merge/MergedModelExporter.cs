@@ -2,6 +2,7 @@ using Onnx;
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Merging;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Differentiation.Pruning;
 using VbLoraOrt.GraphBuilder.Tasks;

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using VbLoraOrt.OrtFormats.Checkpoints.Schema;
 
 namespace VbLoraOrt.OrtFormats.Checkpoints;
 

@@ -1,6 +1,5 @@
 using Google.FlatBuffers;
 using VbLoraOrt.Onnx;
-using VbLoraOrt.OrtFormats.Checkpoints.Schema;
 
 namespace VbLoraOrt.OrtFormats.Checkpoints;
 

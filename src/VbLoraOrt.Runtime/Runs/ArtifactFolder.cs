@@ -1,4 +1,5 @@
 using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Text;

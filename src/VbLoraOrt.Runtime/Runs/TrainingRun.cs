@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Contracts.Runs;

@@ -1,6 +1,7 @@
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;

@@ -1,5 +1,6 @@
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;

@@ -1,5 +1,6 @@
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Contracts.Artifacts;
 
 namespace VbLoraOrt.Tests.Adapters;

@@ -1,9 +1,11 @@
 using VbLoraOrt.Adapters;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Artifacts;
 using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Runs;
 using VbLoraOrt.Tests.Support;
 

@@ -1,8 +1,9 @@
 using VbLoraOrt.Adapters;
-using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Methods.Lora;
 using VbLoraOrt.Adapters.Methods.UniLora;
 using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Registry;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Tests.Adapters;
 using VbLoraOrt.Tests.Support;

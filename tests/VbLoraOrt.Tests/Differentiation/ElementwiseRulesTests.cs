@@ -1,5 +1,6 @@
 using Onnx;
 using VbLoraOrt.Differentiation;
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

@@ -1,4 +1,4 @@
-using VbLoraOrt.Differentiation;
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Tests.Differentiation;
@@ -61,7 +61,7 @@ public sealed class NormalizationRulesTests
         var check = new GradientCheck(opset: 17, useDouble: false).Input("x", [2, 4]).Input("scale", [4])
             .Node("LayerNormalization", ["x", "scale"], ["y", "mean"], Attr.Int("axis", -1)).LossOf("y", "mean");
 
-        var error = Assert.ThrowsExactly<VbLoraOrt.Differentiation.DifferentiationException>(() => check.Verify());
+        var error = Assert.ThrowsExactly<VbLoraOrt.Differentiation.Core.DifferentiationException>(() => check.Verify());
 
         StringAssert.Contains(error.Message, "output 1 ('mean')");
     }

@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Differentiation;
+using VbLoraOrt.Differentiation.Core;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 

@@ -1,5 +1,5 @@
-using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Peft;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Tests.Peft;

@@ -3,6 +3,7 @@ using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Methods.Lora;
 using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
@@ -162,11 +163,13 @@ public sealed class FileFuzzTests
         return new Format($"{method.Name} file", File.ReadAllBytes(path), "adapter.safetensors", p => AdapterFile.Load(p));
     }
 
-    // The manifest in a folder whose other files exist; reading opens the folder and uses what the runner and export use.
+    // The manifest in a folder whose other files exist (as placeholders: the fuzzed manifest carries no file hashes,
+    // whose check DamagedArtifactsTests covers); reading opens the folder and uses what the runner and export use.
     static Format ManifestFormat()
     {
-        string source = Path.Combine(PreparedArtifacts.Classify, ArtifactNames.Manifest);
-        return new Format("manifest", File.ReadAllBytes(source), ArtifactNames.Manifest, path =>
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(PreparedArtifacts.Classify, ArtifactNames.Manifest)))!.AsObject();
+        Assert.IsTrue(json.Remove("files"));
+        return new Format("manifest", System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), ArtifactNames.Manifest, path =>
         {
             var folder = ArtifactFolder.Open(Path.GetDirectoryName(path)!);
             var manifest = folder.Manifest;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 

@@ -1,4 +1,4 @@
-using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Storage;
 
 namespace VbLoraOrt.Adapters.Methods.UniLora;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 using static VbLoraOrt.Onnx.Attr;

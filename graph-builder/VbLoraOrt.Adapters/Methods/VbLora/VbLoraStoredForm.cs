@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using VbLoraOrt.Adapters.Files;
+using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 
 namespace VbLoraOrt.Adapters.Methods.VbLora;

@@ -1,4 +1,4 @@
-namespace VbLoraOrt.OrtFormats.Checkpoints.Schema;
+namespace VbLoraOrt.OrtFormats.Checkpoints;
 
 /// <summary>
 /// One flatbuffer table, read the way flatc's generated accessors read it through Google.FlatBuffers' <c>Table</c>

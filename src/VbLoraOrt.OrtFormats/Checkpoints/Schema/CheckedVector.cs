@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace VbLoraOrt.OrtFormats.Checkpoints.Schema;
+namespace VbLoraOrt.OrtFormats.Checkpoints;
 
 /// <summary>A flatbuffer vector whose length has been checked to fit the buffer (see <see cref="CheckedTable"/>).</summary>
 readonly struct CheckedVector(FlatBufferInput input, int start, int count, int elementSize, string what)

@@ -1,6 +1,6 @@
 using Google.FlatBuffers;
 
-namespace VbLoraOrt.OrtFormats.Checkpoints.Schema;
+namespace VbLoraOrt.OrtFormats.Checkpoints;
 
 /// <summary>
 /// The root of ONNX Runtime's on-device training checkpoint (its <c>ort_training_checkpoint.fbs</c>):

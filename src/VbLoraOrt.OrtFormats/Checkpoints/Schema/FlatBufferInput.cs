@@ -1,7 +1,7 @@
 using System.Text;
 using Google.FlatBuffers;
 
-namespace VbLoraOrt.OrtFormats.Checkpoints.Schema;
+namespace VbLoraOrt.OrtFormats.Checkpoints;
 
 /// <summary>
 /// The bytes of one flatbuffer and the name to blame in errors. Every read goes through a check against

@@ -1,6 +1,6 @@
 using Google.FlatBuffers;
 
-namespace VbLoraOrt.OrtFormats.Checkpoints.Schema;
+namespace VbLoraOrt.OrtFormats.Checkpoints;
 
 /// <summary>
 /// <code>

@@ -1,6 +1,6 @@
 using Google.FlatBuffers;
 
-namespace VbLoraOrt.OrtFormats.Checkpoints.Schema;
+namespace VbLoraOrt.OrtFormats.Checkpoints;
 
 /// <summary>
 /// ONNX Runtime's <c>Tensor</c> table (its <c>ort.fbs</c>, shared by ORT-format models and training checkpoints):

@@ -1,6 +1,6 @@
 using Onnx;
 
-namespace VbLoraOrt.Differentiation;
+namespace VbLoraOrt.Differentiation.Core;
 
 /// <summary>
 /// Emits the gradient of one forward node: returns, for each input, the name of its gradient, or null where

@@ -1,6 +1,6 @@
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Adapters.Files;
+namespace VbLoraOrt.Adapters.Storage;
 
 /// <summary>
 /// The tensors of one adapter file being read: each expected tensor is taken once with its dtype and shape

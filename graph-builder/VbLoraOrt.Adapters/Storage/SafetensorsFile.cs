@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Adapters.Files;
+namespace VbLoraOrt.Adapters.Storage;
 
 /// <summary>One tensor of a safetensors file: dtype code (<c>F32</c>, <c>U8</c>, <c>I16</c>…), shape and raw little-endian bytes.</summary>
 /// <param name="Name">Tensor key.</param>

@@ -1,6 +1,6 @@
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Differentiation;
+namespace VbLoraOrt.Differentiation.Core;
 
 /// <summary>
 /// A graph cannot be differentiated as asked: an op without a gradient rule lies between a trainable tensor

@@ -5,7 +5,7 @@ using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Adapters;
+namespace VbLoraOrt.Adapters.Registry;
 
 /// <summary>
 /// The one list of adapter methods. Everything else (the command line, prepare, train, export, the demo, the contract

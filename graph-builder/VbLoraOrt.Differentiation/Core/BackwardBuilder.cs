@@ -3,7 +3,7 @@ using Onnx;
 using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Differentiation;
+namespace VbLoraOrt.Differentiation.Core;
 
 /// <summary>
 /// Emits the backward graph's ops in the model's opset (axes as attributes or inputs as each op's version

@@ -2,7 +2,7 @@ using Onnx;
 using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Differentiation;
+namespace VbLoraOrt.Differentiation.Core;
 
 /// <summary>What a <see cref="GradientRule"/> sees: the forward node, its outputs' gradients, which inputs need one.</summary>
 internal sealed class GradientContext
