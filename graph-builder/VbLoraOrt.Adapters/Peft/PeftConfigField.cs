@@ -15,4 +15,19 @@ public sealed record PeftConfigField(string Name, PeftFieldKind Kind, JsonNode? 
 {
     /// <summary>A copy of <see cref="Default"/> that can be placed in another JSON tree.</summary>
     public JsonNode? DefaultCopy() => Default?.DeepClone();
+
+    /// <summary>A field whose default is Python's <c>None</c>.</summary>
+    public static PeftConfigField NoneDefault(string name) => new(name, PeftFieldKind.Any, null);
+
+    /// <summary>A field of <paramref name="kind"/> with PEFT's <paramref name="value"/> (string, bool, int, double, a JSON node, or null).</summary>
+    public static PeftConfigField Of(string name, PeftFieldKind kind, object? value, bool required = false) => new(name, kind, value switch
+    {
+        null => null,
+        JsonNode node => node,
+        string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        int i => JsonValue.Create(i),
+        double d => JsonValue.Create(d),
+        _ => throw new ArgumentException($"unsupported default for {name}"),
+    }, required);
 }

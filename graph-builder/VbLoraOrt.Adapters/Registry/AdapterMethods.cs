@@ -2,6 +2,8 @@ using System.Text.Json;
 using VbLoraOrt.Adapters.Methods.Lora;
 using VbLoraOrt.Adapters.Methods.UniLora;
 using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Methods.Vera;
+using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
 
@@ -20,6 +22,13 @@ public static class AdapterMethods
         UniLoraDescriptor.Instance,
         LoraDescriptor.Instance,
     ];
+
+    /// <summary>
+    /// PEFT's <c>adapter_config.json</c> layouts this build reads and writes: every registered method's, and VeRA's,
+    /// whose PEFT layout and shared projections are ported (<c>Methods/Vera</c>) while the method itself is not
+    /// registered yet.
+    /// </summary>
+    public static IReadOnlyList<PeftLayout> PeftLayouts { get; } = [VbLoraPeft.Layout, UniLoraPeft.Layout, LoraPeft.Layout, VeraPeft.Layout];
 
     /// <summary>The method <c>prepare</c> and the demo use when none is named.</summary>
     public static AdapterMethodDescriptor Default => All[0];

@@ -1,5 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using VbLoraOrt.Adapters.Interchange;
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Methods.Vera;
 using VbLoraOrt.Adapters.Peft;
 
 namespace VbLoraOrt.Tests.Peft;
@@ -20,10 +25,10 @@ public sealed class AdapterConfigFileTests
     {
         var config = method switch
         {
-            "lora" => AdapterConfig.Create(PeftTypes.Lora).Set("r", 8).Set("lora_alpha", 16),
-            "vblora" => AdapterConfig.Create(PeftTypes.VbLora).Set("vector_length", 128).Set("save_only_topk_weights", true),
-            "vera" => AdapterConfig.Create(PeftTypes.Vera),
-            "unilora" => AdapterConfig.Create(PeftTypes.UniLora).Set("theta_d_length", 4096),
+            "lora" => AdapterConfig.Create(LoraPeft.Type).Set("r", 8).Set("lora_alpha", 16),
+            "vblora" => AdapterConfig.Create(VbLoraPeft.Type).Set("vector_length", 128).Set("save_only_topk_weights", true),
+            "vera" => AdapterConfig.Create(VeraPeft.Type),
+            "unilora" => AdapterConfig.Create(UniLoraPeft.Type).Set("theta_d_length", 4096),
             _ => throw new ArgumentException(method),
         };
         return config.SetTargetModules(Targets)
@@ -63,7 +68,7 @@ public sealed class AdapterConfigFileTests
     {
         var config = AdapterConfigFile.Read(PeftFixtures.Config("lora"));
 
-        Assert.AreEqual(PeftTypes.Lora, config.PeftType);
+        Assert.AreEqual(LoraPeft.Type, config.PeftType);
         Assert.AreEqual(8, config.Rank);
         Assert.AreEqual(16.0, config.GetNumber("lora_alpha"));
         Assert.AreEqual("SEQ_CLS", config.TaskType);
@@ -132,7 +137,7 @@ public sealed class AdapterConfigFileTests
         var config = Parse(json);
 
         Assert.AreEqual(0.1, config.GetNumber("init_logits_std"));
-        Assert.AreEqual(PeftConfigSchema.FollowedPeftVersion, config.GetText("peft_version"));
+        Assert.AreEqual(PeftLayout.FollowedPeftVersion, config.GetText("peft_version"));
     }
 
     [TestMethod]
@@ -176,7 +181,7 @@ public sealed class AdapterConfigFileTests
         var e = Assert.ThrowsExactly<PeftFormatException>(() => Parse(json));
 
         StringAssert.Contains(e.Message, $"peft_type '{peftType}'");
-        StringAssert.Contains(e.Message, "LORA, VBLORA, VERA, UNILORA");
+        StringAssert.Contains(e.Message, "VBLORA, UNILORA, LORA, VERA");
     }
 
     [TestMethod]
@@ -237,7 +242,7 @@ public sealed class AdapterConfigFileTests
     [TestMethod]
     public void Set_WhenFieldUnknownForMethod_Throws()
     {
-        var config = AdapterConfig.Create(PeftTypes.Vera);
+        var config = AdapterConfig.Create(VeraPeft.Type);
 
         Assert.ThrowsExactly<ArgumentException>(() => config.Set("num_vectors", 4));
         Assert.ThrowsExactly<ArgumentException>(() => config.Set("r", "four"));
@@ -247,7 +252,7 @@ public sealed class AdapterConfigFileTests
     [TestMethod]
     public void TargetModulesPattern_WhenRegexString_IsReturned()
     {
-        var config = AdapterConfig.Create(PeftTypes.Lora).Set("target_modules", @".*\.(query|value)$");
+        var config = AdapterConfig.Create(LoraPeft.Type).Set("target_modules", @".*\.(query|value)$");
 
         Assert.AreEqual(@".*\.(query|value)$", config.TargetModulesPattern);
         Assert.IsNull(config.TargetModuleNames);

@@ -1,3 +1,6 @@
+using VbLoraOrt.Adapters.Interchange;
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Methods.Vera;
 using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Onnx;
@@ -23,9 +26,9 @@ public sealed class PeftDirectoryTests
     [TestMethod]
     public void Write_ThenRead_RoundTripsConfigAndTensors()
     {
-        var config = AdapterConfig.Create(PeftTypes.Vera).SetTargetModules(["query", "value"]).Set("r", 2);
-        var lambdaB = SafeTensor.F32(PeftKeys.VeraLambdaB("q"), [3], [0.5f, 0f, -1f]);
-        var lambdaD = SafeTensor.F32(PeftKeys.VeraLambdaD("q"), [2], [0.1f, 0.1f]);
+        var config = AdapterConfig.Create(VeraPeft.Type).SetTargetModules(["query", "value"]).Set("r", 2);
+        var lambdaB = SafeTensor.F32(VeraNames.StoredLambdaB("q"), [3], [0.5f, 0f, -1f]);
+        var lambdaD = SafeTensor.F32(VeraNames.StoredLambdaD("q"), [2], [0.1f, 0.1f]);
 
         PeftDirectory.Write(_directory, config, [lambdaB, lambdaD]);
         var (read, tensors) = PeftDirectory.Read(_directory);
@@ -42,7 +45,7 @@ public sealed class PeftDirectoryTests
     {
         var t = SafeTensor.F32("k", [1], [1f]);
 
-        Assert.ThrowsExactly<ArgumentException>(() => PeftDirectory.Write(_directory, AdapterConfig.Create(PeftTypes.Lora).SetTargetModules(["q"]), [t, t]));
+        Assert.ThrowsExactly<ArgumentException>(() => PeftDirectory.Write(_directory, AdapterConfig.Create(LoraPeft.Type).SetTargetModules(["q"]), [t, t]));
         Assert.IsFalse(Directory.Exists(_directory));
     }
 

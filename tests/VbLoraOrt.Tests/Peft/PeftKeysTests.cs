@@ -1,3 +1,7 @@
+using VbLoraOrt.Adapters.Methods.Lora;
+using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Methods.Vera;
 using VbLoraOrt.Adapters.Peft;
 
 namespace VbLoraOrt.Tests.Peft;
@@ -11,22 +15,22 @@ public sealed class PeftKeysTests
     [TestMethod]
     public void ModuleKeys_FollowPeftStateDict()
     {
-        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", PeftKeys.LoraA(Query));
-        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight", PeftKeys.LoraB(Query));
-        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vblora_logits_A", PeftKeys.LogitsA(Query));
-        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vblora_logits_B_topk_indices", PeftKeys.TopKIndices(PeftKeys.LogitsB(Query)));
-        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vblora_logits_A_topk_weights", PeftKeys.TopKWeights(PeftKeys.LogitsA(Query)));
-        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vera_lambda_b", PeftKeys.VeraLambdaB(Query));
-        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vera_lambda_d", PeftKeys.VeraLambdaD(Query));
+        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", LoraNames.StoredA(Query));
+        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight", LoraNames.StoredB(Query));
+        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vblora_logits_A", VbLoraNames.StoredLogitsA(Query));
+        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vblora_logits_B_topk_indices", VbLoraNames.TopKIndices(VbLoraNames.StoredLogitsB(Query)));
+        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vblora_logits_A_topk_weights", VbLoraNames.TopKWeights(VbLoraNames.StoredLogitsA(Query)));
+        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vera_lambda_b", VeraNames.StoredLambdaB(Query));
+        Assert.AreEqual("base_model.model.bert.encoder.layer.0.attention.self.query.vera_lambda_d", VeraNames.StoredLambdaD(Query));
     }
 
     [TestMethod]
     public void SharedAndHeadKeys_FollowPeftStateDict()
     {
-        Assert.AreEqual("base_model.vblora_vector_bank", PeftKeys.VectorBank);
-        Assert.AreEqual("base_model.vera_A", PeftKeys.VeraA);
-        Assert.AreEqual("base_model.vera_B", PeftKeys.VeraB);
-        Assert.AreEqual("base_model.unilora_theta_d", PeftKeys.UniLoraTheta);
+        Assert.AreEqual("base_model.vblora_vector_bank", VbLoraNames.StoredVectorBank);
+        Assert.AreEqual("base_model.vera_A", VeraNames.StoredA);
+        Assert.AreEqual("base_model.vera_B", VeraNames.StoredB);
+        Assert.AreEqual("base_model.unilora_theta_d", UniLoraNames.StoredTheta);
         Assert.AreEqual("base_model.model.classifier.weight", PeftKeys.ModuleToSave("classifier", "weight"));
         Assert.AreEqual("base_model.model.classifier.bias", PeftKeys.ModuleToSave("classifier", "bias"));
     }
@@ -41,6 +45,6 @@ public sealed class PeftKeysTests
     [DataRow(2147483648L, "I64")]
     public void TopKIndexDType_FollowsPeftThresholds(long numVectors, string dtype)
     {
-        Assert.AreEqual(dtype, PeftKeys.TopKIndexDType(numVectors));
+        Assert.AreEqual(dtype, VbLoraNames.PeftTopKIndexDType(numVectors));
     }
 }

@@ -9,7 +9,7 @@ public static class LoraDescriptor
         Name = "lora",
         DisplayName = "LoRA",
         Summary = "the reference: a trainable A and B per target, the update scaled by α/r",
-        PeftType = "LORA",
+        PeftType = LoraPeft.Type,
         Options =
         [
             MethodOption.Int("rank", 8, "r: rank of each A/B pair.", "r"),

@@ -9,7 +9,7 @@ public static class UniLoraDescriptor
         Name = "unilora",
         DisplayName = "Uni-LoRA",
         Summary = "one trainable vector θ, projected onto every A and B entry by a fixed isometric projection",
-        PeftType = "UNILORA",
+        PeftType = UniLoraPeft.Type,
         Options =
         [
             MethodOption.Int("theta-length", 4096, "d: the length of the one trainable vector θ.", "theta_d_length"),

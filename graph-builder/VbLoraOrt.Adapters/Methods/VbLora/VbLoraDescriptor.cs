@@ -9,7 +9,7 @@ public static class VbLoraDescriptor
         Name = "vblora",
         DisplayName = "VB-LoRA",
         Summary = "one shared vector bank; every A and B sub-vector is a top-k admixture of bank vectors chosen by trainable logits",
-        PeftType = "VBLORA",
+        PeftType = VbLoraPeft.Type,
         Options =
         [
             MethodOption.Int("num-vectors", 256, "h: vectors in the shared bank.", "num_vectors"),

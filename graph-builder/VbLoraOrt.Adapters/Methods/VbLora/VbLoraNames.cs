@@ -36,4 +36,17 @@ public static class VbLoraNames
 
     /// <summary>The first k−1 softmax weights of <paramref name="logits"/>' top-k values: <c>[.., k−1]</c>, F32.</summary>
     public static string TopKWeights(string logits) => $"{logits}_topk_weights";
+
+    /// <summary>
+    /// The safetensors dtype PEFT stores top-k indices in: the smallest of uint8, int16, int32, int64 whose range holds
+    /// <c>num_vectors</c> by PEFT's strict rule (<c>num_vectors &lt; 2^8</c> → U8, <c>&lt; 2^15</c> → I16, <c>&lt; 2^31</c> →
+    /// I32, else I64). So 256 vectors give I16 in PEFT, where this project's own adapter file uses U8.
+    /// </summary>
+    public static string PeftTopKIndexDType(long numVectors) => numVectors switch
+    {
+        < 1L << 8 => "U8",
+        < 1L << 15 => "I16",
+        < 1L << 31 => "I32",
+        _ => "I64",
+    };
 }

@@ -1,7 +1,8 @@
+using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Adapters.Peft;
+namespace VbLoraOrt.Adapters.Interchange;
 
 /// <summary>
 /// A PEFT adapter directory as <c>PeftModel.save_pretrained</c> lays it out for the default adapter:

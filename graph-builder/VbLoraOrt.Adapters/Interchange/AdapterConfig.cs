@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VbLoraOrt.Adapters.Peft;
 
-namespace VbLoraOrt.Adapters.Peft;
+namespace VbLoraOrt.Adapters.Interchange;
 
 /// <summary>
 /// The contents of a PEFT <c>adapter_config.json</c> for one supported method: every field PEFT writes for the method
@@ -25,10 +26,10 @@ public sealed class AdapterConfig
     }
 
     /// <summary>A config of <paramref name="peftType"/> with every field at PEFT's default.</summary>
-    /// <exception cref="ArgumentException">The type is not one of <see cref="PeftTypes.Supported"/>.</exception>
+    /// <exception cref="ArgumentException">The type is not one of <see cref="PeftConfigSchema.Supported"/>.</exception>
     public static AdapterConfig Create(string peftType) => new(peftType, new Dictionary<string, JsonNode?>());
 
-    /// <summary><c>peft_type</c>: one of <see cref="PeftTypes.Supported"/>.</summary>
+    /// <summary><c>peft_type</c>: one of <see cref="PeftConfigSchema.Supported"/>.</summary>
     public string PeftType { get; }
 
     /// <summary>Every field PEFT writes for the method, sorted by key as PEFT writes them.</summary>
@@ -119,7 +120,7 @@ public sealed class AdapterConfig
             throw Bad(source, $"'peft_type' is {typeNode.ToJsonString()}, not a string");
         string peftType = typeValue.GetValue<string>();
         if (!PeftConfigSchema.IsSupported(peftType))
-            throw Bad(source, $"peft_type '{peftType}' is not supported; supported: {string.Join(", ", PeftTypes.Supported)}");
+            throw Bad(source, $"peft_type '{peftType}' is not supported; supported: {string.Join(", ", PeftConfigSchema.Supported)}");
 
         var schema = PeftConfigSchema.Fields(peftType);
         var known = schema.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
@@ -137,8 +138,8 @@ public sealed class AdapterConfig
                 throw Bad(source, $"field '{field.Name}' {problem}");
             config._fields[field.Name] = value?.DeepClone();
         }
-        if (peftType == PeftTypes.VbLora && config.GetInt("topk") > config.GetInt("num_vectors"))
-            throw Bad(source, $"field 'topk' is {config.GetInt("topk")}, more than num_vectors {config.GetInt("num_vectors")}");
+        if (PeftConfigSchema.Layout(peftType).Check?.Invoke(config.GetInt) is { } across)
+            throw Bad(source, across);
         return config;
     }
 

@@ -1,9 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Onnx;
 
-namespace VbLoraOrt.Adapters.Peft;
+namespace VbLoraOrt.Adapters.Interchange;
 
 /// <summary>
 /// Reads and writes <c>adapter_config.json</c>. Writing produces the bytes PEFT's <c>save_pretrained</c> produces for

@@ -1,0 +1,17 @@
+namespace VbLoraOrt.Adapters.Methods.Vera;
+
+/// <summary>VeRA's adapter-file keys, as PEFT's <c>get_peft_model_state_dict</c> names them (adapter name removed).</summary>
+public static class VeraNames
+{
+    /// <summary>The trainable <c>λ_b [out]</c> of module <paramref name="path"/>, F32.</summary>
+    public static string StoredLambdaB(string path) => $"base_model.model.{path}.vera_lambda_b";
+
+    /// <summary>The trainable <c>λ_d [r]</c> of module <paramref name="path"/>, F32.</summary>
+    public static string StoredLambdaD(string path) => $"base_model.model.{path}.vera_lambda_d";
+
+    /// <summary>The shared <c>vera_A [r, max_in]</c>, saved only when <c>save_projection</c> is true (PEFT's default).</summary>
+    public const string StoredA = "base_model.vera_A";
+
+    /// <summary>The shared <c>vera_B [max_out, r]</c>, saved only when <c>save_projection</c> is true.</summary>
+    public const string StoredB = "base_model.vera_B";
+}

@@ -1,0 +1,20 @@
+namespace VbLoraOrt.Adapters.Peft;
+
+/// <summary>
+/// What PEFT's <c>save_pretrained</c> writes into <c>adapter_config.json</c> for one <c>peft_type</c>: the method's own
+/// fields with PEFT's defaults (the fields every config shares are added where the schema is assembled), the
+/// PEFT release whose layout they follow, and a check across fields. Each method's folder defines its layout.
+/// </summary>
+/// <param name="PeftType">The <c>peft_type</c> value, as PEFT's <c>PeftType</c> enum spells it.</param>
+/// <param name="PeftVersion">The PEFT release the layout follows, written as <c>peft_version</c>.</param>
+/// <param name="MethodFields">The method's config fields.</param>
+/// <param name="Check">A problem across fields (given a reader of integer fields), or null when there is none.</param>
+public sealed record PeftLayout(
+    string PeftType,
+    string PeftVersion,
+    IReadOnlyList<PeftConfigField> MethodFields,
+    Func<Func<string, int>, string?>? Check = null)
+{
+    /// <summary>The PEFT release the layouts follow unless a method needs a later one.</summary>
+    public const string FollowedPeftVersion = "0.19.1";
+}
