@@ -15,6 +15,9 @@ public static class ExitCodes
     /// <summary>A failure inside the product: a bug to report, with the stack trace printed.</summary>
     public const int Internal = 3;
 
-    /// <summary>Interrupted by the user (Ctrl+C) after saving what could be saved.</summary>
+    /// <summary>Interrupted by the user (Ctrl+C, SIGINT) after saving what could be saved.</summary>
     public const int Cancelled = 130;
+
+    /// <summary>Stopped by SIGTERM (containers, Kubernetes, Slurm) after saving what could be saved.</summary>
+    public const int Terminated = 143;
 }

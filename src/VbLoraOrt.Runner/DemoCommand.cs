@@ -122,7 +122,7 @@ static class DemoCommand
             WarmupSteps = steps / 10,
             HeadOnly = headOnly,
             LearningRates = demo.LearningRates,
-        }, observer, cancel));
+        }, observer, cancel, overwrite: true)); // the demo owns its --out folder: a re-run replaces its earlier run
         LossCurve.Write(new RunFolder(runDir));
         return summary;
     }

@@ -36,6 +36,25 @@ public sealed class RunFolder(string directory)
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>
+    /// Makes the folder ready for a new run: refuses one that already holds a run's files unless
+    /// <paramref name="overwrite"/>, in which case only those files (<see cref="RunLayout.All"/>) are deleted; other
+    /// files in the folder are never touched.
+    /// </summary>
+    /// <exception cref="UsageException">The folder holds a run and <paramref name="overwrite"/> is false.</exception>
+    public void ClaimForNewRun(bool overwrite)
+    {
+        var existing = RunLayout.All.Select(f => Path.Combine(Directory, f)).Where(File.Exists).ToList();
+        if (existing.Count == 0)
+            return;
+        if (!overwrite)
+            throw new UsageException(
+                $"{Directory} already holds a run ({string.Join(", ", existing.Select(Path.GetFileName))}); continue it with `vblora-run train --resume {Directory}`, " +
+                "choose another --out, or pass --overwrite to replace it.");
+        foreach (string file in existing)
+            File.Delete(file);
+    }
+
     /// <summary>Writes <c>run.json</c> atomically.</summary>
     public void SaveOptions(TrainOptions options)
     {

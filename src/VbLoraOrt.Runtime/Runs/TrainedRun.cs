@@ -39,8 +39,12 @@ public sealed class TrainedRun
     }
 
     /// <summary>Writes the adapter in its stored form (DESIGN.md §2).</summary>
-    public AdapterFileSummary ExportAdapter(string path) =>
-        AdapterFile.Save(path, Artifacts.Manifest with { Task = Task }, Values);
+    public AdapterFileSummary ExportAdapter(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!); // as the merged export does
+        return AdapterFile.Save(path, Artifacts.Manifest with { Task = Task }, Values);
+    }
 
     /// <summary>
     /// Writes the merged model (adapter folded into the weights, head appended) and its vocabulary beside it;

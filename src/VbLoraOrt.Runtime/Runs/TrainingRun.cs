@@ -18,14 +18,24 @@ namespace VbLoraOrt.Runtime.Runs;
 public static class TrainingRun
 {
     /// <summary>Starts a new run in <see cref="TrainOptions.Out"/>.</summary>
-    /// <exception cref="UsageException">An option is out of range, or names a parameter group the artifacts do not have.</exception>
-    public static TrainSummary Start(TrainOptions options, ITrainingObserver observer, CancellationToken cancel = default)
+    /// <param name="options">The run's options.</param>
+    /// <param name="observer">Receives progress.</param>
+    /// <param name="cancel">Stops the run after saving a checkpoint.</param>
+    /// <param name="overwrite">
+    /// Replace the files of a run already in the folder (only the files a run writes: <see cref="RunLayout.All"/>).
+    /// Without it such a folder is refused, so no earlier run is lost.
+    /// </param>
+    /// <exception cref="UsageException">
+    /// An option is out of range, names a parameter group the artifacts do not have, or the folder already holds a run.
+    /// </exception>
+    public static TrainSummary Start(TrainOptions options, ITrainingObserver observer, CancellationToken cancel = default, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var folder = ArtifactFolder.Open(options.Artifacts);
         var resolved = options.WithLearningRates(ResolveLearningRates(folder, options.LearningRates));
         var run = new RunFolder(resolved.Out);
+        run.ClaimForNewRun(overwrite);
         run.SaveOptions(resolved);
         return Execute(resolved, folder, run, resume: false, observer, cancel);
     }

@@ -11,6 +11,7 @@ namespace VbLoraOrt.Tests.Reliability;
 sealed class RunnerProcess : IDisposable
 {
     const int SigInt = 2;
+    const int SigTerm = 15;
     readonly Process _process;
     readonly StringBuilder _output = new();
 
@@ -80,11 +81,16 @@ sealed class RunnerProcess : IDisposable
     }
 
     /// <summary>SIGINT, what Ctrl+C sends.</summary>
-    public void Interrupt()
+    public void Interrupt() => Signal(SigInt);
+
+    /// <summary>SIGTERM, what containers, Kubernetes and Slurm send to stop a job.</summary>
+    public void Terminate() => Signal(SigTerm);
+
+    void Signal(int signal)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-            Assert.Inconclusive("SIGINT is sent on Linux and macOS only");
-        Assert.AreEqual(0, SendSignal(_process.Id, SigInt), "kill(2) failed");
+            Assert.Inconclusive("signals are sent on Linux and macOS only");
+        Assert.AreEqual(0, SendSignal(_process.Id, signal), "kill(2) failed");
     }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -108,18 +108,20 @@ public sealed partial class TrainInterruptionTests
     }
 
     [TestMethod]
-    public void Train_OnSigint_SavesFinalCheckpointAndExitsCancelled()
+    [DataRow("SIGINT", ExitCodes.Cancelled)]
+    [DataRow("SIGTERM", ExitCodes.Terminated)]
+    public void Train_OnSigintOrSigterm_SavesFinalCheckpointAndExitsWithTheSignalsCode(string signal, int expected)
     {
         string data = PreparedArtifacts.SpamSample(40);
-        string dir = PreparedArtifacts.NewFolder("vblora-sigint");
+        string dir = PreparedArtifacts.NewFolder("vblora-" + signal.ToLowerInvariant());
         using var run = RunnerProcess.Start(TrainArgs(dir, data, 100_000));
         Assert.IsTrue(run.WaitForOutput("training on", RunTimeout), run.Output);
         Thread.Sleep(500);
 
-        run.Interrupt();
+        if (signal == "SIGTERM") run.Terminate(); else run.Interrupt();
         int code = run.WaitForExit(RunTimeout);
 
-        Assert.AreEqual(ExitCodes.Cancelled, code, run.Output);
+        Assert.AreEqual(expected, code, run.Output);
         var stopped = StoppedAt().Match(run.Output);
         Assert.IsTrue(stopped.Success, run.Output);
         Assert.AreEqual(long.Parse(stopped.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), LoadCheckpoint(dir).Step,

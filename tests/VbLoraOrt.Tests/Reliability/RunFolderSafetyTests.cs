@@ -1,0 +1,76 @@
+using VbLoraOrt.Cli;
+using VbLoraOrt.Contracts.Runs;
+using VbLoraOrt.Runner;
+using VbLoraOrt.Tests.Support;
+
+namespace VbLoraOrt.Tests.Reliability;
+
+/// <summary>
+/// A run folder is never replaced unless the user asks: <c>train --out</c> into a folder holding a run is a usage error
+/// that offers <c>--resume</c> and <c>--overwrite</c> and leaves every file byte for byte; <c>--overwrite</c> replaces only
+/// the run's own files. <c>export --adapter</c> creates missing parent folders, as <c>--merged</c> does.
+/// </summary>
+[TestClass]
+public sealed class RunFolderSafetyTests
+{
+    static (int Code, string Error) Train(string run, params string[] more)
+    {
+        var error = new StringWriter();
+        int code = RunnerCli.Run(
+            ["train", "--artifacts", PreparedArtifacts.Classify, "--train", PreparedArtifacts.SpamSample(8), "--out", run,
+             "--max-steps", "1", "--batch-size", "4", "--threads", "1", .. more],
+            new StringWriter(), error);
+        return (code, error.ToString());
+    }
+
+    static Dictionary<string, byte[]> Snapshot(string dir) =>
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+
+    [TestMethod]
+    public void Train_WhenOutHoldsARun_IsRefusedOfferingResumeAndOverwrite_AndNothingChanges()
+    {
+        string run = Path.Combine(PreparedArtifacts.NewFolder("vblora-existing"), "run");
+        Assert.AreEqual(ExitCodes.Ok, Train(run).Code);
+        File.WriteAllText(Path.Combine(run, "notes.txt"), "mine");
+        var before = Snapshot(run);
+
+        var (code, error) = Train(run);
+
+        Assert.AreEqual(ExitCodes.Usage, code, error);
+        StringAssert.Contains(error, "--resume");
+        StringAssert.Contains(error, "--overwrite");
+        var after = Snapshot(run);
+        CollectionAssert.AreEquivalent(before.Keys, after.Keys);
+        foreach (var (name, bytes) in before)
+            CollectionAssert.AreEqual(bytes, after[name], $"{name} changed");
+    }
+
+    [TestMethod]
+    public void Train_WithOverwrite_ReplacesOnlyTheRunsOwnFiles()
+    {
+        string run = Path.Combine(PreparedArtifacts.NewFolder("vblora-overwrite"), "run");
+        Assert.AreEqual(ExitCodes.Ok, Train(run).Code);
+        File.WriteAllText(Path.Combine(run, "notes.txt"), "mine");
+        File.WriteAllText(Path.Combine(run, RunLayout.Metrics), "{\"step\": 99, \"loss\": 1}\n");
+
+        var (code, error) = Train(run, "--overwrite");
+
+        Assert.AreEqual(ExitCodes.Ok, code, error);
+        Assert.AreEqual("mine", File.ReadAllText(Path.Combine(run, "notes.txt")), "a file the run did not write is kept");
+        Assert.IsTrue(MetricsFile.ReadSteps(Path.Combine(run, RunLayout.Metrics)).All(s => s.Step == 1), "the old metrics are gone");
+    }
+
+    [TestMethod]
+    public void ExportAdapter_IntoAMissingFolder_CreatesIt()
+    {
+        string run = Path.Combine(PreparedArtifacts.NewFolder("vblora-export"), "run");
+        Assert.AreEqual(ExitCodes.Ok, Train(run).Code);
+        string adapter = Path.Combine(PreparedArtifacts.NewFolder("vblora-export-out"), "a", "b", "spam.safetensors");
+        var error = new StringWriter();
+
+        int code = RunnerCli.Run(["export", "--run", run, "--adapter", adapter], new StringWriter(), error);
+
+        Assert.AreEqual(ExitCodes.Ok, code, error.ToString());
+        Assert.IsTrue(File.Exists(adapter));
+    }
+}
