@@ -73,9 +73,9 @@ public static class AdapterFile
         if (meta.Task.Kind == TaskKind.Classify)
         {
             int hidden = meta.BaseModel.HiddenSize, labels = meta.Task.NumLabels;
-            var weight = stored.Take(StoredTensorNames.HeadWeight, "F32", [labels, hidden]).Floats();
+            var weight = stored.TakeFiniteFloats(StoredTensorNames.HeadWeight, [labels, hidden]);
             values[ArtifactNames.HeadWeight] = Transpose(weight, labels, hidden);                       // [hidden, labels]
-            values[ArtifactNames.HeadBias] = stored.Take(StoredTensorNames.HeadBias, "F32", [labels]).Floats();
+            values[ArtifactNames.HeadBias] = stored.TakeFiniteFloats(StoredTensorNames.HeadBias, [labels]);
         }
         stored.RequireAllTaken();
         return new StoredAdapter

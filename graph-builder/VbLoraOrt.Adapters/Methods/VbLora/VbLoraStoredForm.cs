@@ -45,14 +45,14 @@ internal static class VbLoraStoredForm
         var o = method.Options;
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal)
         {
-            [VbLoraNames.VectorBank] = stored.Take(VbLoraNames.StoredVectorBank, "F32", [o.NumVectors, o.VectorLength]).Floats(),
+            [VbLoraNames.VectorBank] = stored.TakeFiniteFloats(VbLoraNames.StoredVectorBank, [o.NumVectors, o.VectorLength]),
         };
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
             long[] lead = parameter.Shape[..^1];
             var indices = stored.Take(VbLoraNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK]);
-            var weights = stored.Take(VbLoraNames.TopKWeights(key), "F32", [.. lead, o.TopK - 1]);
-            values[parameter.Name] = Logits(stored, indices, weights.Floats(), lead, o.NumVectors, o.TopK, method.IndexBytes);
+            float[] weights = stored.TakeFiniteFloats(VbLoraNames.TopKWeights(key), [.. lead, o.TopK - 1]);
+            values[parameter.Name] = Logits(stored, indices, weights, lead, o.NumVectors, o.TopK, method.IndexBytes);
         }
         return values;
     }
