@@ -20,7 +20,7 @@ static class PrepareCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the initial values (adapter and head).", DefaultValueFactory = _ => 42 };
         var task = new Option<TaskKind>("--task") { Description = "classify or embed.", DefaultValueFactory = _ => TaskKind.Classify };
         var labels = new Option<int>("--num-labels") { Description = "Classes (1 = regression with MSE).", DefaultValueFactory = _ => 2 };
-        var pooling = new Option<Pooling>("--pooling") { Description = "cls or mean (classify).", DefaultValueFactory = _ => Pooling.Cls };
+        var pooling = new Option<Pooling?>("--pooling") { Description = "cls or mean (classify; default cls). Embed always pools the mean." };
         var vocab = new Option<string?>("--vocab") { Description = "WordPiece vocab.txt copied into the artifacts for the runner." };
         var maxLength = new Option<int>("--max-length") { Description = "Default maximum sequence length for the runner.", DefaultValueFactory = _ => 128 };
         var hiddenOutput = new Option<string>("--hidden-output") { Description = "Token-state output the head reads.", DefaultValueFactory = _ => "last_hidden_state" };
@@ -38,13 +38,15 @@ static class PrepareCommand
         {
             var spec = targets.Read(result) ?? throw new UsageException("--targets or --target-regex is required (e.g. --targets query,value)");
             IAdapterMethod adapter = methods.Create(result, result.GetValue(seed));
+            if (result.GetValue(task) == TaskKind.Embed && result.GetValue(pooling) == Pooling.Cls)
+                throw new UsageException("--task embed trains mean-pooled embeddings; --pooling cls does not apply (leave it out).");
             var manifest = ArtifactBuilder.Prepare(new PrepareOptions
             {
                 ModelPath = result.GetValue(model)!,
                 OutputDirectory = result.GetValue(outDir)!,
                 Method = adapter,
                 Targets = spec,
-                Task = new TaskOptions { Kind = result.GetValue(task), NumLabels = result.GetValue(labels), Pooling = result.GetValue(pooling) },
+                Task = new TaskOptions { Kind = result.GetValue(task), NumLabels = result.GetValue(labels), Pooling = result.GetValue(pooling) ?? Pooling.Cls },
                 VocabPath = result.GetValue(vocab),
                 MaxLength = result.GetValue(maxLength),
                 Seed = result.GetValue(seed),

@@ -41,7 +41,7 @@ sealed class TrainOptionSet
     public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace the run already in --out (its run.json, checkpoint, metrics, labels and loss curve; nothing else)." };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its last complete checkpoint." };
     public Option<int> Epochs { get; } = new("--epochs") { DefaultValueFactory = _ => 1, Description = "Epochs." };
-    public Option<long> MaxSteps { get; } = new("--max-steps") { Description = "Stop after this many optimizer steps (overrides --epochs)." };
+    public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "Stop after this many optimizer steps, at least 1 (overrides --epochs)." };
     public Option<int> BatchSize { get; } = new("--batch-size") { DefaultValueFactory = _ => 16, Description = "Examples per batch." };
     public Option<int> MaxLength { get; } = new("--max-length") { Description = "Maximum tokens per sequence (default: the artifacts')." };
     public LearningRateOptions LearningRates { get; } = new();

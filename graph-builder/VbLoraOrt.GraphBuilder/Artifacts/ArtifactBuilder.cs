@@ -208,7 +208,7 @@ public static class ArtifactBuilder
             Trainables = training.Trainables,
             DataInputs = dataInputs.Select(i => i.Name).ToList(),
             LabelInputs = training.LabelInputs,
-            Task = new TaskInfo(options.Task.Kind, options.Task.NumLabels, options.Task.Pooling, null),
+            Task = new TaskInfo(options.Task.Kind, options.Task.NumLabels, options.Task.EffectivePooling, null),
             Tokenizer = new TokenizerInfo("vocab.txt", LowerCase: true, options.MaxLength),
             Counts = new ParameterCounts(adapter + head, adapter, options.Method.StoredParameterCount(training.Plan), head),
             Seed = options.Seed,

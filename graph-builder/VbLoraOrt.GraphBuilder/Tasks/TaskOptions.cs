@@ -12,7 +12,7 @@ public sealed class TaskOptions
     /// <summary>Number of classes; 1 means regression with MSE. Default 2.</summary>
     public int NumLabels { get; init; } = 2;
 
-    /// <summary>Pooling for classify (embed always uses mean pooling). Default <see cref="Pooling.Cls"/>.</summary>
+    /// <summary>Pooling for classify (embed always uses mean pooling: see <see cref="EffectivePooling"/>). Default <see cref="Pooling.Cls"/>.</summary>
     public Pooling Pooling { get; init; } = Pooling.Cls;
 
     /// <summary>Standard deviation of the classifier weight's normal init (bias starts at 0). Default 0.02.</summary>
@@ -20,6 +20,9 @@ public sealed class TaskOptions
 
     /// <summary>Similarity scale of the contrastive loss (sentence-transformers' default). Default 20.</summary>
     public float EmbedScale { get; init; } = 20f;
+
+    /// <summary>The pooling the head computes and the manifest records: <see cref="Pooling"/> for classify, mean for embed.</summary>
+    public Pooling EffectivePooling => Kind == TaskKind.Embed ? Pooling.Mean : Pooling;
 
     /// <summary>Throws <see cref="UsageException"/> naming the bad value.</summary>
     public void Validate()

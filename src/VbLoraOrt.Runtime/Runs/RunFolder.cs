@@ -105,6 +105,8 @@ public sealed class RunFolder(string directory)
         // JSON can say null where C# says required, and an edited file can hold values the command line refuses.
         if (options.Artifacts is null || options.TrainFile is null || options.Out is null || options.LearningRates is null)
             throw new BadInputException($"{OptionsPath}: run options lack artifacts, trainFile, out or learningRates; the file was edited or damaged.");
+        if (options.MaxSteps == 0)
+            options = options with { MaxSteps = null }; // run.json written before 0 was refused: 0 meant "run the epochs"
         try
         {
             options.Validate();

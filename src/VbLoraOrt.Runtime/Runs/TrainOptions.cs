@@ -32,8 +32,8 @@ public sealed record TrainOptions
     /// <summary>Epochs. Default 1.</summary>
     public int Epochs { get; init; } = 1;
 
-    /// <summary>Stop after this many optimizer steps in total (0 = run all epochs). Default 0.</summary>
-    public long MaxSteps { get; init; }
+    /// <summary>Stop after this many optimizer steps in total (at least 1); null runs all <see cref="Epochs"/>. Default null.</summary>
+    public long? MaxSteps { get; init; }
 
     /// <summary>Examples per batch (pairs for embed). Default 16.</summary>
     public int BatchSize { get; init; } = 16;
@@ -82,7 +82,8 @@ public sealed record TrainOptions
     public void Validate()
     {
         AtLeast(Epochs, 1, "--epochs");
-        AtLeast(MaxSteps, 0, "--max-steps");
+        if (MaxSteps is < 1)
+            throw new UsageException($"--max-steps must be at least 1, not {MaxSteps}; leave it out to run --epochs.");
         AtLeast(BatchSize, 1, "--batch-size");
         AtLeast(MaxLength, 0, "--max-length");
         AtLeast(WarmupSteps, 0, "--warmup");

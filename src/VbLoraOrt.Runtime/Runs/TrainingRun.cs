@@ -82,8 +82,8 @@ public static class TrainingRun
         run.SaveClassNames(train.ClassNames);
         var batching = new BatchOptions { BatchSize = options.BatchSize, MaxLength = maxLength, Padding = options.Padding, Seed = options.Seed };
         int batchesPerEpoch = (train.Encoded.Count + options.BatchSize - 1) / options.BatchSize;
-        long totalSteps = options.MaxSteps > 0 ? options.MaxSteps : (long)options.Epochs * batchesPerEpoch;
-        int epochs = options.MaxSteps > 0 ? int.MaxValue : options.Epochs;
+        long totalSteps = options.MaxSteps ?? (long)options.Epochs * batchesPerEpoch;
+        int epochs = options.MaxSteps.HasValue ? int.MaxValue : options.Epochs;
 
         // A run killed before its first checkpoint resumes from where it started: the artifacts' initial state.
         string checkpointPath = resume && File.Exists(run.CheckpointPath) ? run.CheckpointPath : folder.InitialCheckpoint;
