@@ -55,13 +55,20 @@ public static class DataFileReader
         return new PairDataset(examples, problems.Count, problems.Kept);
     }
 
+    // Bytes that are not UTF-8 decode to U+FFFF (a noncharacter no text needs), so the row holding them is reported as a
+    // bad row with its line instead of reaching the tokenizer as replacement characters.
+    const char InvalidByteMarker = '\uFFFF';
+
+    static readonly System.Text.Encoding StrictUtf8 = System.Text.Encoding.GetEncoding(
+        "utf-8", System.Text.EncoderFallback.ReplacementFallback, new System.Text.DecoderReplacementFallback(InvalidByteMarker.ToString()));
+
     static List<RawRow> ReadRows(string path, DataReadOptions options)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
             throw new DataFileException(path, 0, "file not found; check the path");
         string extension = Path.GetExtension(path).ToLowerInvariant();
-        using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: true);
         IEnumerable<RawRow> source = extension switch
         {
             ".jsonl" or ".ndjson" => JsonLinesRows.Read(reader, options.MaxRowChars),
@@ -76,7 +83,9 @@ public static class DataFileReader
             {
                 if (rows.Count == options.MaxRows)
                     throw new DataFileException(path, row.Line, $"more than {options.MaxRows} rows; split the file or raise the row limit");
-                rows.Add(row);
+                rows.Add(row.Fields?.Values.Any(v => v.Text.Contains(InvalidByteMarker, StringComparison.Ordinal)) == true
+                    ? row with { Fields = null, Problem = "text that is not valid UTF-8; save the file as UTF-8" }
+                    : row);
             }
         }
         catch (FormatException e)

@@ -120,4 +120,17 @@ public sealed class DataFileReaderTests
         var e = Assert.ThrowsExactly<DataFileException>(() => DataFileReader.ReadText(Write("x.parquet", ""), LabelKind.Class));
         StringAssert.Contains(e.Message, "unknown data file type '.parquet'; use .jsonl, .csv or .tsv");
     }
+
+    [TestMethod]
+    [DataRow("rows.jsonl", "{\"text\": \"fine\", \"label\": \"ham\"}\n{\"text\": \"caf", "\", \"label\": \"spam\"}\n")]
+    [DataRow("rows.csv", "text,label\nfine,ham\ncaf", ",spam\n")]
+    public void Read_WhenARowIsNotUtf8_ReportsItAsABadRowWithItsLine(string name, string before, string after)
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("vblora-utf8").FullName, name);
+        File.WriteAllBytes(path, [.. System.Text.Encoding.UTF8.GetBytes(before), 0xE9, .. System.Text.Encoding.UTF8.GetBytes(after)]); // Latin-1 é
+
+        var e = Assert.ThrowsExactly<DataFileException>(() => DataFileReader.ReadText(path, LabelKind.Class));
+
+        StringAssert.StartsWith(e.Message, $"{path}:{(name.EndsWith(".csv") ? 3 : 2)}: text that is not valid UTF-8");
+    }
 }
