@@ -22,7 +22,6 @@ public sealed class LearningRateOptions
         {
             Description = "Learning rate of a parameter group, GROUP=VALUE (repeatable). Groups: "
                 + string.Join(", ", AdapterMethods.Groups.Select(g => $"{g.Name} ({g.Description}; default {Format(g.DefaultLearningRate)})")) + ".",
-            AllowMultipleArgumentsPerToken = false,
         };
         foreach (var group in AdapterMethods.Groups)
             _aliases[group.Name] = new Option<float?>("--lr-" + group.Name)

@@ -12,8 +12,8 @@ using VbLoraOrt.Runtime.Runs;
 namespace VbLoraOrt.Runner;
 
 /// <summary>
-/// <c>vblora-run demo</c>, the main job end to end on the embedded defaults: fetch all-MiniLM-L6-v2, prepare VB-LoRA
-/// artifacts on query,value, fine-tune a spam/ham classifier on the committed SpamAssassin sample, evaluate on its
+/// <c>vblora-run demo</c>, the main job end to end on the embedded defaults: fetch all-MiniLM-L6-v2, prepare artifacts
+/// of the chosen method (the registry's default unless <c>--method</c>) on query,value, fine-tune a spam/ham classifier on the committed SpamAssassin sample, evaluate on its
 /// held-out split, export the adapter and the merged model, and classify a few e-mails with the merged model.
 /// </summary>
 static class DemoCommand
@@ -25,14 +25,14 @@ static class DemoCommand
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 128, Description = "Tokens per e-mail." };
         var baseline = new Option<bool>("--baseline") { Description = "Also train a head-only baseline (frozen encoder, same steps) and compare." };
         var data = new Option<string?>("--data") { Description = "Folder with train.jsonl and test.jsonl (default: the committed SpamAssassin sample)." };
-        var outDir = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("artifacts", "demo"), Description = "Output folder." };
+        var outDir = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("artifacts", "demo"), Description = "Output folder; the demo replaces only its own earlier output and refuses a folder holding other files." };
         var method = new Option<string>("--method")
         {
             DefaultValueFactory = _ => AdapterMethods.Default.Name,
             Description = "Adapter method: " + string.Join(", ", AdapterMethods.All.Select(d => $"{d.Name} ({d.Demo.Label})")) + ".",
         };
         method.AcceptOnlyFromAmong([.. AdapterMethods.Names]);
-        var command = new Command("demo", "Run the main job end to end: spam/ham fine-tuning of all-MiniLM-L6-v2 with VB-LoRA.");
+        var command = new Command("demo", $"Run the main job end to end: spam/ham fine-tuning of all-MiniLM-L6-v2 (default method {AdapterMethods.Default.DisplayName}).");
         foreach (Option o in new Option[] { steps, batch, maxLength, baseline, data, outDir, method })
             command.Options.Add(o);
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () => Run(DemoMethod.Of(AdapterMethods.Find(r.GetValue(method)!)),
@@ -57,11 +57,12 @@ static class DemoCommand
     static int Run(DemoMethod demo, long steps, int batchSize, int maxLength, bool baseline, string? dataDir, string outDir, TextWriter output,
         CancellationToken cancel)
     {
+        DemoOutput.Claim(outDir);
         dataDir ??= DemoData.SpamAssassinFolder;
         string trainFile = Path.Combine(dataDir, "train.jsonl"), testFile = Path.Combine(dataDir, "test.jsonl");
         var model = DemoModel.Ensure();
         output.WriteLine($"model: {model.ModelPath}");
-        string artifacts = Path.Combine(outDir, "artifacts");
+        string artifacts = Path.Combine(outDir, DemoOutput.Artifacts);
         var manifest = ArtifactBuilder.Prepare(new PrepareOptions
         {
             ModelPath = model.ModelPath,
@@ -73,20 +74,20 @@ static class DemoCommand
             MaxLength = maxLength,
         }, output);
 
-        var vblora = Train(demo, artifacts, trainFile, testFile, Path.Combine(outDir, "run"), steps, batchSize, headOnly: false, output, cancel);
-        if (vblora.Cancelled)
+        var adapted = Train(demo, artifacts, trainFile, testFile, Path.Combine(outDir, DemoOutput.Run), steps, batchSize, headOnly: false, output, cancel);
+        if (adapted.Cancelled)
             return ExitCodes.Cancelled;
         TrainSummary? headOnly = null;
         if (baseline)
         {
-            headOnly = Train(demo, artifacts, trainFile, testFile, Path.Combine(outDir, "baseline"), steps, batchSize, headOnly: true, output, cancel);
+            headOnly = Train(demo, artifacts, trainFile, testFile, Path.Combine(outDir, DemoOutput.Baseline), steps, batchSize, headOnly: true, output, cancel);
             if (headOnly.Cancelled)
                 return ExitCodes.Cancelled;
         }
 
-        var trained = TrainedRun.Open(Path.Combine(outDir, "run"));
-        var adapter = trained.ExportAdapter(Path.Combine(outDir, "spam-adapter.safetensors"));
-        string merged = Path.Combine(outDir, "merged", "spam-minilm.onnx");
+        var trained = TrainedRun.Open(Path.Combine(outDir, DemoOutput.Run));
+        var adapter = trained.ExportAdapter(Path.Combine(outDir, DemoOutput.Adapter));
+        string merged = Path.Combine(outDir, DemoOutput.Merged, "spam-minilm.onnx");
         trained.ExportMerged(merged);
         var mergedEval = ModelEvaluation.WithMergedModel(merged, null, testFile, batchSize: 32, maxLength);
         output.WriteLine($"exported {adapter.Path} ({adapter.FileBytes:N0} bytes) and {merged}");
@@ -98,8 +99,8 @@ static class DemoCommand
             output.WriteLine($"  truth {truth,-5} → {InferCommand.Describe(p)}");
 
         output.WriteLine();
-        output.WriteLine($"held-out accuracy ({vblora.FinalEval!.Count} e-mails of {testFile}):");
-        output.WriteLine($"  {demo.Label}: {vblora.FinalEval.Accuracy:P2}  (loss {vblora.FinalEval.Loss:F4}, {steps} steps)");
+        output.WriteLine($"held-out accuracy ({adapted.FinalEval!.Count} e-mails of {testFile}):");
+        output.WriteLine($"  {demo.Label}: {adapted.FinalEval.Accuracy:P2}  (loss {adapted.FinalEval.Loss:F4}, {steps} steps)");
         if (headOnly != null)
             output.WriteLine($"  head-only baseline (frozen encoder):      {headOnly.FinalEval!.Accuracy:P2}  (loss {headOnly.FinalEval.Loss:F4}, {steps} steps)");
         output.WriteLine($"  merged model (adapter folded into the weights): {mergedEval.Accuracy:P2}");
@@ -122,7 +123,7 @@ static class DemoCommand
             WarmupSteps = steps / 10,
             HeadOnly = headOnly,
             LearningRates = demo.LearningRates,
-        }, observer, cancel, overwrite: true)); // the demo owns its --out folder: a re-run replaces its earlier run
+        }, observer, cancel, overwrite: true)); // DemoOutput.Claim: the folder is the demo's own, a re-run replaces its run
         LossCurve.Write(new RunFolder(runDir));
         return summary;
     }

@@ -47,7 +47,7 @@ static class BenchCommand
             }, output, cancel);
             string jsonPath = r.GetValue(json)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
-            BenchmarkReport.Write(result, Name + " " + string.Join(' ', r.Tokens.Select(t => t.Value)), r.GetValue(report)!, jsonPath);
+            BenchmarkReport.Write(result, string.Join(' ', [Name, .. r.Tokens.Select(t => t.Value)]), r.GetValue(report)!, jsonPath);
             output.WriteLine($"wrote {r.GetValue(report)} and {jsonPath}");
             return ExitCodes.Ok;
         }, error));

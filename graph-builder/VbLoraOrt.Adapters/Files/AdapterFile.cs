@@ -40,9 +40,7 @@ public static class AdapterFile
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(trainedValues);
-        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
-        AdapterPlan plan = method.Plan(manifest.Targets);
-        RequirePlanMatches(plan, manifest);
+        var (method, plan) = AdapterMethods.PlanOf(manifest, "the artifacts' manifest");
 
         var adapterValues = plan.Parameters.Where(p => trainedValues.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => trainedValues[p.Name]);
         plan.CheckValues(adapterValues);
@@ -111,18 +109,6 @@ public static class AdapterFile
         return (method, plan);
     }
 
-    // The manifest's adapter trainables must be exactly what the method plans for its targets (same names and shapes).
-    static void RequirePlanMatches(AdapterPlan plan, ArtifactManifest manifest)
-    {
-        var listed = manifest.Trainables.Where(t => t.Group != ParameterGroups.Head).Select(Describe).ToList();
-        var planned = plan.Parameters.Select(Describe).ToList();
-        if (!listed.SequenceEqual(planned, StringComparer.Ordinal))
-            throw new BadInputException(
-                $"the manifest's adapter tensors ({listed.Count}) are not what method '{manifest.Method}' plans for its targets ({planned.Count}); was the manifest edited?",
-                null);
-    }
-
-    static string Describe(TrainableTensor t) => $"{t.Name}[{string.Join(",", t.Shape)}]";
 
     static void RequireFinite(string name, long count, IReadOnlyDictionary<string, float[]> values)
     {

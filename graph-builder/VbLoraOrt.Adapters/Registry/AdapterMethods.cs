@@ -76,7 +76,7 @@ public static class AdapterMethods
     /// method, as configured, plans for its targets (same names, shapes and order).
     /// </summary>
     /// <param name="manifest">A manifest read with <see cref="ArtifactManifest.Load"/>.</param>
-    /// <param name="path">The manifest's file, named in errors.</param>
+    /// <param name="path">The manifest's file (or a description of it), named in errors.</param>
     /// <exception cref="BadInputException">The method is unknown, its options are invalid, or it plans other tensors.</exception>
     public static (IAdapterMethod Method, AdapterPlan Plan) PlanOf(ArtifactManifest manifest, string path)
     {

@@ -61,7 +61,7 @@ public static class ArtifactBuilder
         WriteCheckpoint(options, manifest, training.InitialValues);
         if (options.VocabPath != null)
             AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), File.ReadAllBytes(options.VocabPath));
-        manifest = manifest with { Files = ArtifactManifest.HashFiles(options.OutputDirectory, WrittenFiles(manifest)) };
+        manifest = manifest with { Files = ArtifactManifest.HashFiles(options.OutputDirectory, WrittenFiles(options, manifest)) };
         manifest.Save(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
         Log($"manifest written: {manifest.Counts.Trainable} trainable, {manifest.Counts.AdapterStored:F0} stored adapter parameters");
         return manifest;
@@ -165,11 +165,11 @@ public static class ArtifactBuilder
 
     // Every file this builder writes (the data files of the training and eval graphs exist only when a tensor reached
     // the external-data threshold).
-    static IEnumerable<string> WrittenFiles(ArtifactManifest manifest) =>
+    static IEnumerable<string> WrittenFiles(PrepareOptions options, ArtifactManifest manifest) =>
     [
         ArtifactNames.BaseModel, ArtifactNames.WeightsFile, ArtifactNames.TrainingModel, DataFileOf(ArtifactNames.TrainingModel),
         ArtifactNames.EvalModel, DataFileOf(ArtifactNames.EvalModel), ArtifactNames.OptimizerModel, ArtifactNames.InitialCheckpoint,
-        manifest.Tokenizer.VocabFile,
+        .. options.VocabPath != null ? [manifest.Tokenizer.VocabFile] : Array.Empty<string>(),
     ];
 
     static string DataFileOf(string model) => Path.GetFileNameWithoutExtension(model) + ".data";

@@ -19,10 +19,13 @@ public sealed class Evaluator : IDisposable
     readonly string _output;
     readonly bool _hasLabelInput;
     readonly RunOptions _runOptions = new();
+    readonly string _model;
+    int _batch; // batches run by the current call, named when ONNX Runtime fails
 
-    Evaluator(InferenceSession session, TaskInfo task, IReadOnlyList<string> dataInputs)
+    Evaluator(InferenceSession session, string model, TaskInfo task, IReadOnlyList<string> dataInputs)
     {
         _session = session;
+        _model = model;
         _task = task;
         _dataInputs = dataInputs;
         _output = task.Kind == TaskKind.Embed ? ArtifactNames.Embeddings : ArtifactNames.Logits;
@@ -37,7 +40,7 @@ public sealed class Evaluator : IDisposable
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(folder);
-        return new Evaluator(device.CreateSession(folder.EvalModel), folder.Manifest.Task, folder.Manifest.DataInputs);
+        return new Evaluator(device.CreateSession(folder.EvalModel), folder.EvalModel, folder.Manifest.Task, folder.Manifest.DataInputs);
     }
 
     /// <summary>A self-contained model (e.g. merged) whose inputs are only the data inputs.</summary>
@@ -47,7 +50,7 @@ public sealed class Evaluator : IDisposable
         var session = device.CreateSession(modelPath);
         try
         {
-            return new Evaluator(session, task, session.InputMetadata.Keys.ToList());
+            return new Evaluator(session, modelPath, task, session.InputMetadata.Keys.ToList());
         }
         catch
         {
@@ -59,6 +62,7 @@ public sealed class Evaluator : IDisposable
     /// <summary>Evaluates <paramref name="data"/>; <paramref name="bindParameters"/> binds trainables (null for merged models).</summary>
     public EvalResult Evaluate(EncodedDataset data, BatchOptions batching, Action<OrtIoBinding>? bindParameters, bool keepOutputs = false, int padId = 0)
     {
+        _batch = 0;
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(batching);
         var outputs = new float[data.Count][];
@@ -103,6 +107,7 @@ public sealed class Evaluator : IDisposable
     /// <summary>The task output row of every example of a text dataset, in file order (no metrics; labels unused).</summary>
     public float[][] Outputs(EncodedDataset data, BatchOptions batching, Action<OrtIoBinding>? bindParameters)
     {
+        _batch = 0;
         ArgumentNullException.ThrowIfNull(data);
         var outputs = new float[data.Count][];
         foreach (var batch in data.TextBatches(batching, epoch: 0))
@@ -127,7 +132,15 @@ public sealed class Evaluator : IDisposable
             }
             bindParameters?.Invoke(binding);
             binding.BindOutputToDevice(_output, OrtMemoryInfo.DefaultInstance);
-            _session.RunWithBinding(_runOptions, binding);
+            try
+            {
+                _session.RunWithBinding(_runOptions, binding);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelRunException(_model, $"evaluation batch {_batch}", e);
+            }
+            _batch++;
             using var results = binding.GetOutputValues();
             var result = results.First();
             long[] shape = result.GetTensorTypeAndShape().Shape;

@@ -79,8 +79,8 @@ public sealed class RunFolder(string directory)
     /// </summary>
     public void DeleteInterruptedWrites()
     {
-        foreach (string file in new[] { CheckpointPath, OptionsPath, LabelsPath, MetricsPath })
-            foreach (string temp in System.IO.Directory.EnumerateFiles(Directory, Path.GetFileName(file) + ".*.tmp"))
+        foreach (string file in RunLayout.All)
+            foreach (string temp in System.IO.Directory.EnumerateFiles(Directory, file + ".*.tmp"))
                 File.Delete(temp);
     }
 

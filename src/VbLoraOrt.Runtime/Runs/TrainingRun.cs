@@ -47,7 +47,10 @@ public static class TrainingRun
         var options = run.LoadOptions();
         run.DeleteInterruptedWrites();
         var folder = ArtifactFolder.Open(options.Artifacts);
-        return Execute(options.WithLearningRates(ResolveLearningRates(folder, options.LearningRates)), folder, run, resume: true, observer, cancel);
+        // run.json files written before rates were resolved per artifacts list a rate for every group any method has.
+        var groups = folder.Manifest.Trainables.Select(t => t.Group).ToHashSet(StringComparer.Ordinal);
+        var own = options.LearningRates.Where(g => groups.Contains(g.Key)).ToDictionary(g => g.Key, g => g.Value, StringComparer.Ordinal);
+        return Execute(options.WithLearningRates(ResolveLearningRates(folder, own)), folder, run, resume: true, observer, cancel);
     }
 
     /// <summary>
@@ -119,7 +122,7 @@ public static class TrainingRun
                 var (feeds, tokens, sources) = batches[index];
                 double factor = schedule.Factor(state.Step + 1);
                 var clock = Stopwatch.StartNew();
-                var result = Step(trainer, feeds, GroupSettings(options, factor), folder, $"batch {index} of epoch {epoch}, first example {sources}");
+                var result = Step(trainer, feeds, GroupSettings(options, factor), $"batch {index} of epoch {epoch}, first example {sources}");
                 double tokensPerSecond = tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 observer.Stepped(new StepReport(state.Step, totalSteps, epoch, result.Loss, factor, tokensPerSecond, result.Applied, result.Rejection));
                 if (!result.Applied)
@@ -162,7 +165,7 @@ public static class TrainingRun
 
     // A failure inside ONNX Runtime names the model, the step and the batch.
     static StepResult Step(Trainer trainer, IReadOnlyList<BatchTensor> feeds, IReadOnlyDictionary<string, GroupHyperparameters> settings,
-        ArtifactFolder folder, string where)
+        string where)
     {
         try
         {

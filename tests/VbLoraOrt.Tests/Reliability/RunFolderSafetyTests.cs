@@ -1,6 +1,7 @@
 using VbLoraOrt.Cli;
 using VbLoraOrt.Contracts.Runs;
 using VbLoraOrt.Runner;
+using VbLoraOrt.Runner.Demo;
 using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Reliability;
@@ -72,5 +73,34 @@ public sealed class RunFolderSafetyTests
 
         Assert.AreEqual(ExitCodes.Ok, code, error.ToString());
         Assert.IsTrue(File.Exists(adapter));
+    }
+
+    [TestMethod]
+    public void Demo_WhenOutHoldsFilesTheDemoDidNotWrite_IsRefusedAndNothingChanges()
+    {
+        string dir = PreparedArtifacts.NewFolder("vblora-demo-foreign");
+        File.WriteAllText(Path.Combine(dir, "thesis.tex"), "mine");
+        var error = new StringWriter();
+
+        int code = RunnerCli.Run(["demo", "--out", dir], new StringWriter(), error);
+
+        Assert.AreEqual(ExitCodes.Usage, code, error.ToString());
+        StringAssert.Contains(error.ToString(), "did not write");
+        CollectionAssert.AreEqual(new[] { "thesis.tex" }, Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).ToArray());
+    }
+
+    [TestMethod]
+    public void DemoOutput_OwnFolderOrNew_IsClaimedAndMarked()
+    {
+        string fresh = Path.Combine(PreparedArtifacts.NewFolder("vblora-demo-new"), "demo");
+        string earlier = PreparedArtifacts.NewFolder("vblora-demo-earlier");
+        Directory.CreateDirectory(Path.Combine(earlier, VbLoraOrt.Runner.Demo.DemoOutput.Run));
+
+        VbLoraOrt.Runner.Demo.DemoOutput.Claim(fresh);
+        VbLoraOrt.Runner.Demo.DemoOutput.Claim(earlier);
+        VbLoraOrt.Runner.Demo.DemoOutput.Claim(earlier);
+
+        Assert.IsTrue(File.Exists(Path.Combine(fresh, VbLoraOrt.Runner.Demo.DemoOutput.Marker)));
+        Assert.IsTrue(File.Exists(Path.Combine(earlier, VbLoraOrt.Runner.Demo.DemoOutput.Marker)));
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
@@ -11,37 +10,25 @@ namespace VbLoraOrt.Adapters.Methods.Lora;
 /// <c>kaiming_uniform_(a=√5)</c>, i.e. U(−1/√in, 1/√in), and B zero, so training starts at the base model.
 /// The scale α/r is folded into the emitted B; stored and trained B are unscaled, as in PEFT.
 /// </summary>
-public sealed class LoraMethod : IAdapterMethod
+public sealed class LoraMethod : AdapterMethod<LoraOptions>
 {
     /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
     /// <exception cref="UsageException">An option is out of range.</exception>
     public LoraMethod(LoraOptions options)
+        : base(options, o => o.Validate())
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
     }
 
-    /// <summary>The validated configuration.</summary>
-    public LoraOptions Options { get; }
-
+    /// <inheritdoc/>
+    public override AdapterMethodDescriptor Descriptor => LoraDescriptor.Instance;
 
     /// <inheritdoc/>
-    public AdapterMethodDescriptor Descriptor => LoraDescriptor.Instance;
-
-    /// <inheritdoc/>
-    public string Name => Descriptor.Name;
-
-    /// <inheritdoc/>
-    public JsonElement SaveOptions() => MethodOptionsJson.Save(Options);
-
-    /// <inheritdoc/>
-    public bool StoredFormTrainable => true;
+    public override bool StoredFormTrainable => true;
 
     int R => Options.Rank;
 
     /// <inheritdoc/>
-    public AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
+    public override AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
     {
         TargetChecks.RequireDistinct(Name, targets);
         var parameters = new List<TrainableTensor>();
@@ -54,14 +41,14 @@ public sealed class LoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public double StoredParameterCount(AdapterPlan plan)
+    public override double StoredParameterCount(AdapterPlan plan)
     {
         RequireOwn(plan);
         return plan.ParameterCount;
     }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
+    public override IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
     {
         RequireOwn(plan);
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
@@ -75,7 +62,7 @@ public sealed class LoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
+    public override IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
     {
         RequireOwn(plan);
         ArgumentNullException.ThrowIfNull(emitter);
@@ -91,7 +78,7 @@ public sealed class LoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
+    public override IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
     {
         RequireOwn(plan);
         plan.CheckValues(parameters);
@@ -103,35 +90,13 @@ public sealed class LoraMethod : IAdapterMethod
 
     /// <inheritdoc/>
     /// <remarks>B = 0 for every target (as at initialisation).</remarks>
-    public IReadOnlyDictionary<string, float[]> ZeroUpdate(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
-    {
-        RequireOwn(plan);
-        plan.CheckValues(values);
-        var zeroed = new Dictionary<string, float[]>(values, StringComparer.Ordinal);
-        foreach (var t in plan.Targets)
-            zeroed[LoraNames.B(t.Path)] = new float[values[LoraNames.B(t.Path)].Length];
-        return zeroed;
-    }
+    protected override IEnumerable<string> ZeroedTensors(AdapterPlan plan) => plan.Targets.Select(t => LoraNames.B(t.Path));
 
     /// <inheritdoc/>
-    public IReadOnlyList<SafeTensor> Encode(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
-    {
-        RequireOwn(plan);
-        plan.CheckValues(values);
-        return LoraStoredForm.Encode(this, plan, values);
-    }
+    protected override IReadOnlyList<SafeTensor> EncodeStored(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values) =>
+        LoraStoredForm.Encode(this, plan, values);
 
     /// <inheritdoc/>
-    public Dictionary<string, float[]> Decode(AdapterPlan plan, StoredTensors stored)
-    {
-        RequireOwn(plan);
-        ArgumentNullException.ThrowIfNull(stored);
-        return LoraStoredForm.Decode(this, plan, stored);
-    }
-
-    void RequireOwn(AdapterPlan plan)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        plan.RequireMadeBy(this);
-    }
+    protected override Dictionary<string, float[]> DecodeStored(AdapterPlan plan, StoredTensors stored) =>
+        LoraStoredForm.Decode(this, plan, stored);
 }

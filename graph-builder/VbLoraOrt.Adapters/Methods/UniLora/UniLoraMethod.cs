@@ -1,4 +1,3 @@
-using System.Text.Json;
 using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
@@ -12,32 +11,20 @@ namespace VbLoraOrt.Adapters.Methods.UniLora;
 /// projection is regenerated from its seed. In the graph each factor is <c>Gather(θ, indices) ⊙ scales</c> with
 /// both as constants, computed once per step.
 /// </summary>
-public sealed class UniLoraMethod : IAdapterMethod
+public sealed class UniLoraMethod : AdapterMethod<UniLoraOptions>
 {
     /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
     /// <exception cref="UsageException">An option is out of range.</exception>
     public UniLoraMethod(UniLoraOptions options)
+        : base(options, o => o.Validate())
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
     }
 
-    /// <summary>The validated configuration.</summary>
-    public UniLoraOptions Options { get; }
-
+    /// <inheritdoc/>
+    public override AdapterMethodDescriptor Descriptor => UniLoraDescriptor.Instance;
 
     /// <inheritdoc/>
-    public AdapterMethodDescriptor Descriptor => UniLoraDescriptor.Instance;
-
-    /// <inheritdoc/>
-    public string Name => Descriptor.Name;
-
-    /// <inheritdoc/>
-    public JsonElement SaveOptions() => MethodOptionsJson.Save(Options);
-
-    /// <inheritdoc/>
-    public bool StoredFormTrainable => true;
+    public override bool StoredFormTrainable => true;
 
     int R => Options.Rank;
 
@@ -45,7 +32,7 @@ public sealed class UniLoraMethod : IAdapterMethod
     public long LoraEntries(IReadOnlyList<LinearModule> targets) => targets.Sum(t => (long)R * (t.InFeatures + t.OutFeatures));
 
     /// <inheritdoc/>
-    public AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
+    public override AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
     {
         TargetChecks.RequireDistinct(Name, targets);
         long entries = LoraEntries(targets);
@@ -56,14 +43,14 @@ public sealed class UniLoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public double StoredParameterCount(AdapterPlan plan)
+    public override double StoredParameterCount(AdapterPlan plan)
     {
         RequireOwn(plan);
         return Options.ThetaLength;
     }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
+    public override IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
     {
         RequireOwn(plan);
         return new Dictionary<string, float[]>(StringComparer.Ordinal)
@@ -81,7 +68,7 @@ public sealed class UniLoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
+    public override IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
     {
         ArgumentNullException.ThrowIfNull(emitter);
         var projection = Projection(plan);
@@ -110,7 +97,7 @@ public sealed class UniLoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
+    public override IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
     {
         plan.CheckValues(parameters);
         var projection = Projection(plan);
@@ -139,32 +126,13 @@ public sealed class UniLoraMethod : IAdapterMethod
 
     /// <inheritdoc/>
     /// <remarks>θ = 0: every A and B entry is a scaled entry of θ.</remarks>
-    public IReadOnlyDictionary<string, float[]> ZeroUpdate(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
-    {
-        RequireOwn(plan);
-        plan.CheckValues(values);
-        return new Dictionary<string, float[]>(values, StringComparer.Ordinal) { [UniLoraNames.Theta] = new float[values[UniLoraNames.Theta].Length] };
-    }
+    protected override IEnumerable<string> ZeroedTensors(AdapterPlan plan) => [UniLoraNames.Theta];
 
     /// <inheritdoc/>
-    public IReadOnlyList<SafeTensor> Encode(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
-    {
-        RequireOwn(plan);
-        plan.CheckValues(values);
-        return UniLoraStoredForm.Encode(this, values);
-    }
+    protected override IReadOnlyList<SafeTensor> EncodeStored(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values) =>
+        UniLoraStoredForm.Encode(this, values);
 
     /// <inheritdoc/>
-    public Dictionary<string, float[]> Decode(AdapterPlan plan, StoredTensors stored)
-    {
-        RequireOwn(plan);
-        ArgumentNullException.ThrowIfNull(stored);
-        return UniLoraStoredForm.Decode(this, stored);
-    }
-
-    void RequireOwn(AdapterPlan plan)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        plan.RequireMadeBy(this);
-    }
+    protected override Dictionary<string, float[]> DecodeStored(AdapterPlan plan, StoredTensors stored) =>
+        UniLoraStoredForm.Decode(this, stored);
 }

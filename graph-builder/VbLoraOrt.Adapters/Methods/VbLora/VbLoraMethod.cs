@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;
@@ -13,41 +12,29 @@ namespace VbLoraOrt.Adapters.Methods.VbLora;
 /// <c>A = reshape(sub_A, [r, in])</c>, <c>B = reshape(transpose(sub_B, [0, 2, 1]), [out, r])</c>, as in PEFT's
 /// <c>VBLoRALayer._get_lora_matrices</c>.
 /// </summary>
-public sealed class VbLoraMethod : IAdapterMethod
+public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
 {
     /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
     /// <exception cref="UsageException">An option is out of range.</exception>
     public VbLoraMethod(VbLoraOptions options)
+        : base(options, o => o.Validate())
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
     }
 
-    /// <summary>The validated configuration.</summary>
-    public VbLoraOptions Options { get; }
-
-
     /// <inheritdoc/>
-    public AdapterMethodDescriptor Descriptor => VbLoraDescriptor.Instance;
-
-    /// <inheritdoc/>
-    public string Name => Descriptor.Name;
-
-    /// <inheritdoc/>
-    public JsonElement SaveOptions() => MethodOptionsJson.Save(Options);
+    public override AdapterMethodDescriptor Descriptor => VbLoraDescriptor.Instance;
 
     /// <inheritdoc/>
     /// <remarks>False: the stored form keeps only each logits row's top-k; the −∞ elsewhere get no gradient, so
     /// training could never pick another bank vector.</remarks>
-    public bool StoredFormTrainable => false;
+    public override bool StoredFormTrainable => false;
 
     int H => Options.NumVectors;
     int Bl => Options.VectorLength;
     int R => Options.Rank;
 
     /// <inheritdoc/>
-    public AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
+    public override AdapterPlan Plan(IReadOnlyList<LinearModule> targets)
     {
         TargetChecks.RequireDistinct(Name, targets);
         int common = targets.Aggregate(0, (g, t) => Gcd(Gcd(g, t.InFeatures), t.OutFeatures));
@@ -70,7 +57,7 @@ public sealed class VbLoraMethod : IAdapterMethod
 
     /// <inheritdoc/>
     /// <remarks>The bank plus, per sub-vector, k indices and k−1 softmax weights (the last is 1 − Σ).</remarks>
-    public double StoredParameterCount(AdapterPlan plan)
+    public override double StoredParameterCount(AdapterPlan plan)
     {
         RequireOwn(plan);
         long subVectors = plan.Targets.Sum(t => (long)R * (t.InFeatures / Bl) + (long)(t.OutFeatures / Bl) * R);
@@ -78,7 +65,7 @@ public sealed class VbLoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
+    public override IReadOnlyDictionary<string, float[]> InitialValues(AdapterPlan plan)
     {
         RequireOwn(plan);
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
@@ -93,7 +80,7 @@ public sealed class VbLoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
+    public override IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
     {
         RequireOwn(plan);
         ArgumentNullException.ThrowIfNull(emitter);
@@ -115,7 +102,7 @@ public sealed class VbLoraMethod : IAdapterMethod
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
+    public override IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
     {
         RequireOwn(plan);
         plan.CheckValues(parameters);
@@ -139,28 +126,15 @@ public sealed class VbLoraMethod : IAdapterMethod
 
     /// <inheritdoc/>
     /// <remarks>A zero bank: every sub-vector, whatever its top-k, is a mix of zero vectors.</remarks>
-    public IReadOnlyDictionary<string, float[]> ZeroUpdate(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
-    {
-        RequireOwn(plan);
-        plan.CheckValues(values);
-        return new Dictionary<string, float[]>(values, StringComparer.Ordinal) { [VbLoraNames.VectorBank] = new float[values[VbLoraNames.VectorBank].Length] };
-    }
+    protected override IEnumerable<string> ZeroedTensors(AdapterPlan plan) => [VbLoraNames.VectorBank];
 
     /// <inheritdoc/>
-    public IReadOnlyList<SafeTensor> Encode(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
-    {
-        RequireOwn(plan);
-        plan.CheckValues(values);
-        return VbLoraStoredForm.Encode(this, plan, values);
-    }
+    protected override IReadOnlyList<SafeTensor> EncodeStored(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values) =>
+        VbLoraStoredForm.Encode(this, plan, values);
 
     /// <inheritdoc/>
-    public Dictionary<string, float[]> Decode(AdapterPlan plan, StoredTensors stored)
-    {
-        RequireOwn(plan);
-        ArgumentNullException.ThrowIfNull(stored);
-        return VbLoraStoredForm.Decode(this, plan, stored);
-    }
+    protected override Dictionary<string, float[]> DecodeStored(AdapterPlan plan, StoredTensors stored) =>
+        VbLoraStoredForm.Decode(this, plan, stored);
 
     void RequireDivisible(LinearModule t, string what, int features, int commonDivisor)
     {
@@ -181,12 +155,6 @@ public sealed class VbLoraMethod : IAdapterMethod
         int? lower = below.Where(d => (d & (d - 1)) == 0).Cast<int?>().LastOrDefault() ?? below.Cast<int?>().LastOrDefault();
         int? upper = divisors.Where(d => d > Bl).Cast<int?>().FirstOrDefault();
         return string.Join(" or ", new[] { lower, upper }.OfType<int>().Select(d => d.ToString(CultureInfo.InvariantCulture)));
-    }
-
-    void RequireOwn(AdapterPlan plan)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        plan.RequireMadeBy(this);
     }
 
     static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
