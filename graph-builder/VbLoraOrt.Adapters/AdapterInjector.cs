@@ -27,7 +27,7 @@ public static class AdapterInjector
     public static InjectedModel InjectWithInitializers(
         OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
         IReadOnlyDictionary<string, float[]>? values = null) =>
-        Inject(baseModel, method, targets, (graph, plan) =>
+        Inject(baseModel, method, targets, plan => plan.Parameters.Select(p => p.Name), (graph, plan) =>
         {
             var chosen = values ?? method.InitialValues(plan);
             plan.CheckValues(chosen);
@@ -41,14 +41,30 @@ public static class AdapterInjector
     /// </summary>
     /// <exception cref="AdapterException">A target does not match the model or cannot be adapted.</exception>
     public static InjectedModel InjectWithGraphInputs(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets) =>
-        Inject(baseModel, method, targets, (graph, plan) =>
+        Inject(baseModel, method, targets, plan => plan.Parameters.Select(p => p.Name), (graph, plan) =>
         {
             foreach (var p in plan.Parameters)
                 graph.Input.Add(FloatInput(p.Name, p.Shape));
         });
 
+    /// <summary>
+    /// A model whose composition reads the adapter in a form of the caller's choosing (a serving model: the stored
+    /// form as graph inputs): <paramref name="bindInputs"/> adds the values named <paramref name="inputNames"/> to
+    /// the graph and <paramref name="emitFactors"/> composes every target's A and B from them.
+    /// </summary>
+    /// <exception cref="AdapterException">A target does not match the model or cannot be adapted; a name is taken.</exception>
+    public static InjectedModel InjectWithComposition(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
+        IReadOnlyList<string> inputNames, Action<GraphProto> bindInputs, Func<AdapterPlan, GraphEmitter, IReadOnlyList<FactorValues>> emitFactors)
+    {
+        ArgumentNullException.ThrowIfNull(inputNames);
+        ArgumentNullException.ThrowIfNull(bindInputs);
+        ArgumentNullException.ThrowIfNull(emitFactors);
+        return Inject(baseModel, method, targets, _ => inputNames, (graph, _) => bindInputs(graph), emitFactors);
+    }
+
     static InjectedModel Inject(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
-        Action<GraphProto, AdapterPlan> bindParameters)
+        Func<AdapterPlan, IEnumerable<string>> boundNames, Action<GraphProto, AdapterPlan> bindParameters,
+        Func<AdapterPlan, GraphEmitter, IReadOnlyList<FactorValues>>? emitFactors = null)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(method);
@@ -61,18 +77,18 @@ public static class AdapterInjector
         var producers = TargetProducers(graph, plan.Targets);
 
         var names = new UniqueNames(graph);
-        foreach (var p in plan.Parameters)
+        foreach (string name in boundNames(plan))
         {
-            if (names.IsUsed(p.Name))
+            if (names.IsUsed(name))
                 throw new AdapterException(
-                    $"the model already has a value named '{p.Name}'; was an adapter injected already? Inject into the base model.");
-            names.Reserve(p.Name);
+                    $"the model already has a value named '{name}'; was an adapter injected already? Inject into the base model.");
+            names.Reserve(name);
         }
         bindParameters(graph, plan);
 
         var original = graph.Node.ToList();
         var compose = new GraphEmitter(graph, method.Name, names);
-        IReadOnlyList<FactorValues> factors = method.EmitFactors(plan, compose);
+        IReadOnlyList<FactorValues> factors = (emitFactors ?? method.EmitFactors)(plan, compose);
         var besideTarget = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance); // protobuf Equals is by value
         foreach (var f in factors)
         {

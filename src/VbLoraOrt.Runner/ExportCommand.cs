@@ -14,12 +14,15 @@ static class ExportCommand
         var adapter = new Option<string?>("--adapter") { Description = "Write the adapter in its stored form (safetensors, PEFT key names)." };
         var merged = new Option<string?>("--merged") { Description = "Write the base model with the adapter folded into its weights, plus the head." };
         var taskOnly = new Option<bool>("--task-output-only") { Description = "Merged model: keep only the task output and compute only what it reads (with CLS pooling the last layer runs at the first token only: faster than the base)." };
-        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, adapter, merged, taskOnly };
+        var serving = new Option<string?>("--serving") { Description = "Write a serving folder: the base model taking any adapter of these artifacts per request (`vblora-run serve`)." };
+        var onnxAdapter = new Option<string?>("--onnx-adapter") { Description = "Write the adapter with its head as ONNX Runtime's .onnx_adapter, for the serving model." };
+        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, adapter, merged, taskOnly, serving, onnxAdapter };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
             string? adapterPath = r.GetValue(adapter), mergedPath = r.GetValue(merged);
-            if (adapterPath == null && mergedPath == null)
-                throw new UsageException("give --adapter OUT.safetensors, --merged OUT.onnx, or both");
+            string? servingDir = r.GetValue(serving), onnxAdapterPath = r.GetValue(onnxAdapter);
+            if (adapterPath == null && mergedPath == null && servingDir == null && onnxAdapterPath == null)
+                throw new UsageException("give --adapter OUT.safetensors, --merged OUT.onnx, --serving DIR or --onnx-adapter OUT.onnx_adapter (any of them)");
             var trained = TrainedRun.Open(r.GetValue(run)!);
             if (adapterPath != null)
             {
@@ -31,6 +34,7 @@ static class ExportCommand
                 trained.ExportMerged(mergedPath, r.GetValue(taskOnly));
                 output.WriteLine($"merged model: {mergedPath}");
             }
+            ServingExports.Write(trained, servingDir, onnxAdapterPath, output);
             return ExitCodes.Ok;
         }, error));
         return command;

@@ -2,6 +2,7 @@ using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.GraphBuilder.Merge;
+using VbLoraOrt.GraphBuilder.Serving;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Runtime.Runs;
@@ -56,5 +57,17 @@ public sealed class TrainedRun
         string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
         if (!File.Exists(vocab))
             VbLoraOrt.Onnx.AtomicFile.WriteAllBytes(vocab, File.ReadAllBytes(Artifacts.Vocab));
+    }
+
+    /// <summary>Writes a serving folder: the base model taking any adapter of these artifacts per run (DESIGN.md §10).</summary>
+    public ServingManifest ExportServing(string directory) =>
+        ServingExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, directory);
+
+    /// <summary>Writes the adapter (with its head) as ONNX Runtime's <c>.onnx_adapter</c> for the serving model; returns its size in bytes.</summary>
+    public long ExportOnnxAdapter(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return ServingAdapter.Write(path, ServingAdapter.Create(Artifacts.Manifest, Values));
     }
 }

@@ -16,7 +16,37 @@ internal static class TopKAdmixture
     {
         string[] top = g.OpMulti("TopK", [logits, g.Int64s("k", k)], 2, Int("axis", -1), Int("largest", 1), Int("sorted", 1));
         string weights = g.Op("Softmax", [top[0]], Int("axis", -1));                         // [p, q, k]
-        string picked = g.Op("Gather", [bank, top[1]], Int("axis", 0));                      // [p, q, k, b]
+        return Mix(g, weights, top[1], bank, p, q, k, vectorLength);
+    }
+
+    /// <summary>
+    /// Emits the admixture from its stored form (<see cref="VbLoraStoredForm"/>): <paramref name="indices"/>
+    /// <c>[p, q, k]</c> of any integer type and the first k−1 weights <paramref name="weights"/> <c>[p, q, k−1]</c>, the
+    /// last being <c>1 − Σ</c>; returns the name of <c>sub: [p, q, b]</c>.
+    /// </summary>
+    public static string EmitStored(GraphEmitter g, string indices, string weights, string bank, int p, int q, int k, int vectorLength)
+    {
+        // Gather takes int32/int64 indices only: a narrow stored type is widened here.
+        string wide = g.Op("Cast", [indices], Int("to", (long)global::Onnx.TensorProto.Types.DataType.Int64));             // [p, q, k]
+        string full = weights;
+        if (k > 1)
+        {
+            var ones = Tensors.Float("", [k - 1, 1], Enumerable.Repeat(1f, k - 1).ToArray());
+            string sum = g.Op("MatMul", [weights, g.Constant(ones, "ones")]);                                        // [p, q, 1]
+            string last = g.Op("Sub", [g.Scalar(1.0), sum]);                                                         // [p, q, 1]
+            full = g.Op("Concat", [weights, last], Int("axis", -1));                                                 // [p, q, k]
+        }
+        else
+        {
+            full = g.Constant(Tensors.Float("", [p, q, 1], Enumerable.Repeat(1f, p * q).ToArray()), "one_weight");
+        }
+        return Mix(g, full, wide, bank, p, q, k, vectorLength);
+    }
+
+    // sub[.., :] = Σ_j weights[.., j]·bank[indices[.., j], :] for weights and indices [p, q, k].
+    static string Mix(GraphEmitter g, string weights, string indices, string bank, int p, int q, int k, int vectorLength)
+    {
+        string picked = g.Op("Gather", [bank, indices], Int("axis", 0));                     // [p, q, k, b]
         string row = g.Op("Reshape", [weights, g.Int64s("weights_row_shape", p, q, 1, k)]);  // [p, q, 1, k]
         string mixed = g.Op("MatMul", [row, picked]);                                        // [p, q, 1, b]
         return g.Op("Reshape", [mixed, g.Int64s("sub_shape", p, q, vectorLength)]);          // [p, q, b]

@@ -83,17 +83,35 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     public override IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
     {
         RequireOwn(plan);
+        return EmitFactorsFrom(plan, emitter, (g, logits, _, p, q) =>
+            TopKAdmixture.Emit(g, logits, VbLoraNames.VectorBank, p, q, Options.TopK, Bl));
+    }
+
+    /// <summary>
+    /// The composition from the stored form (DESIGN.md §2) instead of the logits: it reads graph values named as the
+    /// adapter file's keys — the bank <see cref="VbLoraNames.StoredVectorBank"/> and, per logits tensor, its top-k
+    /// indices and k−1 weights — so a serving model can take a stored adapter as its inputs.
+    /// </summary>
+    /// <returns>One entry per target, in <see cref="AdapterPlan.Targets"/> order.</returns>
+    public IReadOnlyList<FactorValues> EmitStoredFactors(AdapterPlan plan, GraphEmitter emitter)
+    {
+        RequireOwn(plan);
+        return EmitFactorsFrom(plan, emitter, (g, _, key, p, q) => TopKAdmixture.EmitStored(g,
+            VbLoraNames.TopKIndices(key), VbLoraNames.TopKWeights(key), VbLoraNames.StoredVectorBank, p, q, Options.TopK, Bl));
+    }
+
+    // A and B of every target from its sub-vectors; `subVectors(g, logits name, stored key, p, q)` emits [p, q, b].
+    List<FactorValues> EmitFactorsFrom(AdapterPlan plan, GraphEmitter emitter, Func<GraphEmitter, string, string, int, int, string> subVectors)
+    {
         ArgumentNullException.ThrowIfNull(emitter);
         var factors = new List<FactorValues>(plan.Targets.Count);
         foreach (var t in plan.Targets)
         {
             GraphEmitter g = emitter.Nested(t.Path);
             int inBlocks = t.InFeatures / Bl, outBlocks = t.OutFeatures / Bl;
-            string subA = TopKAdmixture.Emit(g.Nested("A"), VbLoraNames.LogitsA(t.Path), VbLoraNames.VectorBank,
-                R, inBlocks, Options.TopK, Bl);                                                // [r, in/b, b]
+            string subA = subVectors(g.Nested("A"), VbLoraNames.LogitsA(t.Path), VbLoraNames.StoredLogitsA(t.Path), R, inBlocks); // [r, in/b, b]
             string a = g.Op("Reshape", [subA, g.Int64s("A_shape", R, t.InFeatures)]);          // [r, in]
-            string subB = TopKAdmixture.Emit(g.Nested("B"), VbLoraNames.LogitsB(t.Path), VbLoraNames.VectorBank,
-                outBlocks, R, Options.TopK, Bl);                                               // [out/b, r, b]
+            string subB = subVectors(g.Nested("B"), VbLoraNames.LogitsB(t.Path), VbLoraNames.StoredLogitsB(t.Path), outBlocks, R); // [out/b, r, b]
             string subBt = g.Op("Transpose", [subB], Ints("perm", 0, 2, 1));                  // [out/b, b, r]
             string b = g.Op("Reshape", [subBt, g.Int64s("B_shape", t.OutFeatures, R)]);        // [out, r]
             factors.Add(new FactorValues(t, a, b));

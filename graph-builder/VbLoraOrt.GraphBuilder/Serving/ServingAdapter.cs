@@ -1,0 +1,51 @@
+using VbLoraOrt.Adapters;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
+using VbLoraOrt.OrtFormats.Adapters;
+
+namespace VbLoraOrt.GraphBuilder.Serving;
+
+/// <summary>
+/// One trained adapter as ONNX Runtime's <c>.onnx_adapter</c> for the serving model of its artifacts: the method's
+/// serving tensors (<see cref="ServingForm"/>) and the trained head, named as the serving model's inputs.
+/// </summary>
+public static class ServingAdapter
+{
+    /// <summary>
+    /// The adapter of <paramref name="values"/> (every trainable of <paramref name="manifest"/>, adapter and head).
+    /// <paramref name="modelVersion"/> is recorded in the file (ONNX Runtime does not interpret it).
+    /// </summary>
+    /// <exception cref="BadInputException">A head value is missing; the method has no serving form.</exception>
+    public static OnnxAdapter Create(ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values, int modelVersion = 0)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(values);
+        var method = Adapters.Registry.AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
+        var plan = method.Plan(manifest.Targets);
+        var adapterValues = plan.Parameters.ToDictionary(p => p.Name, p => values.TryGetValue(p.Name, out var v) ? v
+            : throw new BadInputException($"no value for adapter tensor '{p.Name}'; export from a trained run."), StringComparer.Ordinal);
+        var tensors = ServingForm.For(method).Tensors(plan, adapterValues).ToList();
+        foreach (var head in manifest.Trainables.Where(t => t.Group == ParameterGroups.Head))
+            tensors.Add(OnnxAdapterParameter.Float(head.Name, head.Shape, values.TryGetValue(head.Name, out var v) ? v
+                : throw new BadInputException($"no value for head tensor '{head.Name}'; the serving model feeds each adapter's own head.")));
+        return new OnnxAdapter(tensors, modelVersion: modelVersion);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="adapter"/> to <paramref name="path"/> (atomically) and reads it back, so a file that
+    /// would not load is never left behind silently.
+    /// </summary>
+    /// <exception cref="OnnxAdapterException">The written file does not read back identically.</exception>
+    public static long Write(string path, OnnxAdapter adapter)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(adapter);
+        OnnxAdapterFile.Write(path, adapter);
+        var back = OnnxAdapterFile.Read(path);
+        foreach (var written in adapter.Parameters)
+            if (back.Find(written.Name) is not { } read || read.DataType != written.DataType || !read.Dims.SequenceEqual(written.Dims)
+                || !read.Data.Span.SequenceEqual(written.Data.Span))
+                throw new OnnxAdapterException(path, $"parameter '{written.Name}' does not read back as written; the disk or file system corrupted it.");
+        return new FileInfo(path).Length;
+    }
+}
