@@ -21,13 +21,24 @@ public static class ServingAdapter
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(values);
         var method = Adapters.Registry.AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
-        var plan = method.Plan(manifest.Targets);
+        return Create(method, method.Plan(manifest.Targets), manifest.Trainables.Where(t => t.Group == ParameterGroups.Head), values, modelVersion);
+    }
+
+    /// <summary>The adapter of <paramref name="values"/>: every parameter of <paramref name="plan"/> and every <paramref name="head"/> tensor.</summary>
+    /// <exception cref="BadInputException">A value is missing; the method has no serving form.</exception>
+    public static OnnxAdapter Create(IAdapterMethod method, AdapterPlan plan, IEnumerable<TrainableTensor> head,
+        IReadOnlyDictionary<string, float[]> values, int modelVersion = 0)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(head);
+        ArgumentNullException.ThrowIfNull(values);
         var adapterValues = plan.Parameters.ToDictionary(p => p.Name, p => values.TryGetValue(p.Name, out var v) ? v
             : throw new BadInputException($"no value for adapter tensor '{p.Name}'; export from a trained run."), StringComparer.Ordinal);
         var tensors = ServingForm.For(method).Tensors(plan, adapterValues).ToList();
-        foreach (var head in manifest.Trainables.Where(t => t.Group == ParameterGroups.Head))
-            tensors.Add(OnnxAdapterParameter.Float(head.Name, head.Shape, values.TryGetValue(head.Name, out var v) ? v
-                : throw new BadInputException($"no value for head tensor '{head.Name}'; the serving model feeds each adapter's own head.")));
+        foreach (var t in head)
+            tensors.Add(OnnxAdapterParameter.Float(t.Name, t.Shape, values.TryGetValue(t.Name, out var v) ? v
+                : throw new BadInputException($"no value for head tensor '{t.Name}'; the serving model feeds each adapter's own head.")));
         return new OnnxAdapter(tensors, modelVersion: modelVersion);
     }
 

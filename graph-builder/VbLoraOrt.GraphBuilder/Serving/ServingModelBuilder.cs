@@ -47,7 +47,7 @@ public static class ServingModelBuilder
         model.Graph.Output.Add(output);
         UnusedNodes.Remove(model.Graph);
         return new ServingModel(model, plan, head.OutputName, requestInputs,
-            [.. defaults.Select(t => t.Name), .. head.Trainables.Select(t => t.Name)]);
+            [.. defaults.Select(t => t.Name), .. head.Trainables.Select(t => t.Name)], head.Trainables);
     }
 
     // The tensor as an initializer (the input's default) and, unless the head already declared it, as a graph input.
