@@ -19,6 +19,7 @@ public static class RunnerCli
             ExportCommand.Create(output, error),
             InferCommand.Create(output, error),
             DemoCommand.Create(output, error, cancel),
+            ServeCommand.Create(output, error, cancel),
         };
         return CliHost.Run(Name, root, args, output, error);
     }

@@ -86,7 +86,14 @@ public sealed class ServingSession : IDisposable
         if (_adapters.ContainsKey(name))
             throw new BadInputException($"adapter name '{name}' is given twice; each adapter needs its own name.");
         var adapter = OnnxAdapterFile.Read(path);
-        _contract.EnsureFits(adapter, path);
+        var mismatches = _contract.FindMismatches(adapter);
+        var foreign = adapter.Parameters.Where(p => !Manifest.AdapterInputs.Contains(p.Name)).Select(p => $"'{p.Name}'").ToList();
+        if (mismatches.Count > 0)
+            throw new OnnxAdapterException(path, foreign.Count > 0
+                ? $"{foreign.Count} of its {adapter.Parameters.Count} tensors are not inputs of the {Manifest.Method} serving model " +
+                  $"({string.Join(", ", foreign.Take(3))}{(foreign.Count > 3 ? ", …" : "")}); it was exported for another method or model."
+                : $"does not fit the {Manifest.Method} serving model: {mismatches[0]}{(mismatches.Count > 1 ? $" (and {mismatches.Count - 1} more tensors)" : "")}. " +
+                  "Was it exported for another model or method?");
         var missing = Manifest.AdapterInputs.Where(i => adapter.Find(i) == null).ToList();
         if (missing.Count > 0)
             throw new OnnxAdapterException(path,
@@ -125,6 +132,11 @@ public sealed class ServingSession : IDisposable
             float[] flat = results[0].GetTensorDataAsSpan<float>().ToArray();
             int width = flat.Length / texts.Count;
             return Enumerable.Range(0, texts.Count).Select(i => flat.AsSpan(i * width, width).ToArray()).ToArray();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // An adapter whose values are out of range (say a top-k index past the bank) fails only its own runs.
+            throw new BadInputException($"adapter '{adapter ?? "(none)"}': ONNX Runtime failed the run ({e.Message.Trim()}); the adapter's values are damaged.", e);
         }
         finally
         {

@@ -109,7 +109,7 @@ public sealed class ServingSessionTests
         var cases = new (string Path, string[] Expected)[]
         {
             (truncated, ["truncated.onnx_adapter", "malformed"]),
-            (lora, ["lora_A.", "feeds no graph input"]),
+            (lora, ["'lora_A.layer1'", "4 of its 6 tensors are not inputs of the vblora serving model"]),
             (otherShape, ["base_model.vblora_vector_bank", "[8,4]", "[6,4]"]),
             (otherType, [indices, "INT16", "UINT8"]),
             (missing, ["does not feed input", "head_classifier_bias"]),
@@ -126,6 +126,22 @@ public sealed class ServingSessionTests
         float[] served = session.Run("good", Texts).SelectMany(r => r).ToArray();
         Assert.IsLessThanOrEqualTo(1e-4f, TinyServing.MaxAbsDiff(MergedLogits(goodValues, Texts), served), "the good adapter still serves");
         Assert.ThrowsExactly<BadInputException>(() => session.Run("lora", Texts), "a refused adapter is not selectable");
+    }
+
+    [TestMethod]
+    public void Run_WhenAnAdapterIndexesPastTheBank_FailsOnlyItsOwnRequests()
+    {
+        using var session = ServingSession.Open(_folder);
+        var good = TinyServing.Adapter(_method, _serving, ValuesOf(21));
+        string indices = good.Parameters.First(p => p.Name.EndsWith("_topk_indices", StringComparison.Ordinal)).Name;
+        session.Load("good", WriteAdapter("good21", good));
+        session.Load("past", WriteAdapter("past", Replace(good, indices, p => OnnxAdapterParameter.FromValues<byte>(p.Name, p.Dims,
+            Enumerable.Repeat((byte)200, (int)p.ElementCount).ToArray()))));
+
+        var e = Assert.ThrowsExactly<BadInputException>(() => session.Run("past", Texts));
+
+        StringAssert.Contains(e.Message, "adapter 'past'");
+        Assert.IsLessThanOrEqualTo(1e-4f, TinyServing.MaxAbsDiff(MergedLogits(ValuesOf(21), Texts), session.Run("good", Texts).SelectMany(r => r).ToArray()));
     }
 
     static OnnxAdapter Replace(OnnxAdapter adapter, string name, Func<OnnxAdapterParameter, OnnxAdapterParameter> change) =>
