@@ -9,7 +9,7 @@ namespace VbLoraOrt.Runner;
 
 /// <summary>
 /// <c>vblora-run serve --model DIR --adapters NAME=FILE,…|FOLDER [--input FILE|-] [--output FILE|-]</c>: JSONL requests
-/// <c>{"adapter": …, "text": …}</c> answered by one serving model with many adapters (DESIGN.md §10).
+/// <c>{"adapter": …, "text": …}</c> answered by one serving model with many adapters (DESIGN.md §7.1).
 /// </summary>
 static class ServeCommand
 {

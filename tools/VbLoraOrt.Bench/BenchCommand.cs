@@ -51,7 +51,28 @@ static class BenchCommand
             output.WriteLine($"wrote {r.GetValue(report)} and {jsonPath}");
             return ExitCodes.Ok;
         }, error));
+        command.Subcommands.Add(ServingCommand(output, error, work, threads));
         return command;
+    }
+
+    // `vblora-bench serving`: serving model vs merged model, adapter load time, memory and sizes (ServingBenchmark).
+    static Command ServingCommand(TextWriter output, TextWriter error, Option<string> work, Option<int> threads)
+    {
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 20, Description = "Interleaved timed pairs at each batch size." };
+        var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "serving.md"), Description = "Markdown table to write." };
+        var serving = new Command("serving", "Serving model with per-request adapters vs merged model, adapter load time, memory per adapter, file sizes.") { iterations, report };
+        serving.SetAction(r => CommandGuard.Run(Name, () =>
+        {
+            var model = DemoModel.Ensure();
+            string table = ServingBenchmark.Run(model.ModelPath, model.VocabPath, r.GetValue(work)!, r.GetValue(iterations), r.GetValue(threads), output);
+            string path = r.GetValue(report)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            VbLoraOrt.Onnx.AtomicFile.WriteAllText(path, table);
+            output.WriteLine(table);
+            output.WriteLine($"wrote {path}");
+            return ExitCodes.Ok;
+        }, error));
+        return serving;
     }
 
     // A product program built beside this one (the project references copy it here), run by the same dotnet host.

@@ -6,7 +6,7 @@ using VbLoraOrt.Onnx;
 namespace VbLoraOrt.GraphBuilder.Serving;
 
 /// <summary>
-/// Writes a serving folder (DESIGN.md §10) from an artifact folder: <c>model.onnx</c> (the serving model of
+/// Writes a serving folder (DESIGN.md §7.1) from an artifact folder: <c>model.onnx</c> (the serving model of
 /// <see cref="ServingModelBuilder"/>, its tensors in one data file beside it), <c>vocab.txt</c> and
 /// <c>serving.json</c>. Adapters for it are written by <see cref="ServingAdapter"/>.
 /// </summary>

@@ -6,7 +6,7 @@ using VbLoraOrt.OrtFormats.Adapters;
 namespace VbLoraOrt.GraphBuilder.Serving;
 
 /// <summary>
-/// How one method's adapter enters a serving model (DESIGN.md §10): the tensors an adapter file holds — graph inputs
+/// How one method's adapter enters a serving model (DESIGN.md §7.1): the tensors an adapter file holds — graph inputs
 /// of the serving model of the same names, dtypes and shapes — and the composition that turns them into every
 /// target's A and B. The model's defaults for those inputs are the tensors of the zero update, so it runs (as the base
 /// model) without an adapter.

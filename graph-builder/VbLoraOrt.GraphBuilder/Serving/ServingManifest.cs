@@ -5,7 +5,7 @@ using VbLoraOrt.Onnx;
 namespace VbLoraOrt.GraphBuilder.Serving;
 
 /// <summary>
-/// <c>serving.json</c> of a serving folder (DESIGN.md §10): what the serving model is (method and options, targets,
+/// <c>serving.json</c> of a serving folder (DESIGN.md §7.1): what the serving model is (method and options, targets,
 /// task with class names), how to tokenize for it, and which of its inputs requests and adapters feed.
 /// </summary>
 public sealed record ServingManifest

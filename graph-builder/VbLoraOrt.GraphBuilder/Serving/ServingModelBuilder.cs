@@ -9,7 +9,7 @@ using VbLoraOrt.OrtFormats.Adapters;
 namespace VbLoraOrt.GraphBuilder.Serving;
 
 /// <summary>
-/// Builds the model that serves every adapter of one base model, method and task (DESIGN.md §10): the base model,
+/// Builds the model that serves every adapter of one base model, method and task (DESIGN.md §7.1): the base model,
 /// the method's composition reading the adapter's tensors as graph inputs (<see cref="ServingForm"/>), and the task
 /// head whose weight and bias are graph inputs too, so each adapter carries its own head. Every adapter input has an
 /// initializer default — the zero update and a zero head — so the model also runs without an adapter. The composition

@@ -59,7 +59,7 @@ public sealed class TrainedRun
             VbLoraOrt.Onnx.AtomicFile.WriteAllBytes(vocab, File.ReadAllBytes(Artifacts.Vocab));
     }
 
-    /// <summary>Writes a serving folder: the base model taking any adapter of these artifacts per run (DESIGN.md §10).</summary>
+    /// <summary>Writes a serving folder: the base model taking any adapter of these artifacts per run (DESIGN.md §7.1).</summary>
     public ServingManifest ExportServing(string directory) =>
         ServingExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, directory);
 

@@ -10,7 +10,7 @@ namespace VbLoraOrt.Runtime.Serving;
 
 /// <summary>
 /// A serving folder's model in one ONNX Runtime session with any number of adapters loaded once and selected per run
-/// (DESIGN.md §10). An adapter is checked before ONNX Runtime sees it — the file read and validated, every tensor
+/// (DESIGN.md §7.1). An adapter is checked before ONNX Runtime sees it — the file read and validated, every tensor
 /// matched by name, dtype and shape against the model's inputs, every adapter input fed — so a bad adapter is refused
 /// naming the tensor and the session goes on serving the others.
 /// </summary>
@@ -102,6 +102,16 @@ public sealed class ServingSession : IDisposable
         var loaded = new LoadedAdapter(name, path, new FileInfo(path).Length);
         _adapters.Add(name, loaded);
         return loaded;
+    }
+
+    /// <summary>Releases the adapter named <paramref name="name"/>; false when none is loaded under it.</summary>
+    public bool Unload(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!_adapters.Remove(name, out var adapter))
+            return false;
+        adapter.Dispose();
+        return true;
     }
 
     /// <summary>

@@ -82,6 +82,9 @@ public sealed class ServingSessionTests
         }
         Assert.IsGreaterThan(1e-3f, TinyServing.MaxAbsDiff(alone[0].SelectMany(r => r).ToArray(), alone[1].SelectMany(r => r).ToArray()),
             "different adapters give different answers");
+        Assert.IsTrue(session.Unload("user0"));
+        Assert.ThrowsExactly<BadInputException>(() => session.Run("user0", Texts), "an unloaded adapter is not selectable");
+        CollectionAssert.AreEqual(alone[1][0], session.Run("user1", [Texts[0]])[0], "the others still serve");
     }
 
     [TestMethod]
