@@ -37,7 +37,7 @@ public sealed class PrepareOptions
     /// <summary>AdamW constants baked into the optimizer graph.</summary>
     public AdamWOptions Optimizer { get; init; } = new();
 
-    /// <summary>When set, ONNX Runtime's own training artifacts are written too, into <c>ort/</c> (DESIGN.md §3.5).</summary>
+    /// <summary>When set, ONNX Runtime's own training artifacts are written too, into <c>ort/</c> (DESIGN.md §3.7).</summary>
     public OrtArtifactOptions? OrtTraining { get; init; }
 
     /// <summary>Token-state output of the base model the head reads. Default <c>last_hidden_state</c>.</summary>

@@ -8,7 +8,7 @@ using static VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames;
 namespace VbLoraOrt.GraphBuilder.OrtTraining;
 
 /// <summary>
-/// Writes ONNX Runtime's own training artifacts (DESIGN.md §3.5) into <c>ort/</c> of a prepared artifact folder, from
+/// Writes ONNX Runtime's own training artifacts (DESIGN.md §3.7) into <c>ort/</c> of a prepared artifact folder, from
 /// the project's files already there: training and eval model in ONNX Runtime's form with every tensor inline (so
 /// they load from bytes, as the web and mobile runtimes need), its AdamW optimizer model, and the initial
 /// checkpoint in its ODTC format.

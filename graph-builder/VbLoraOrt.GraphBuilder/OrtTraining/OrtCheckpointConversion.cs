@@ -7,7 +7,7 @@ using static VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames;
 namespace VbLoraOrt.GraphBuilder.OrtTraining;
 
 /// <summary>
-/// Moves training state between the project's checkpoint (DESIGN.md §3) and ONNX Runtime's (§3.5): trainables by
+/// Moves training state between the project's checkpoint (DESIGN.md §3) and ONNX Runtime's (§3.7): trainables by
 /// name, AdamW moments <c>&lt;p&gt;_m</c>/<c>&lt;p&gt;_v</c> ↔ group0's <c>momentum0</c>/<c>momentum1</c>, and the step.
 /// Frozen weights stay initializers of ONNX Runtime's models, so its checkpoint's frozen list is empty.
 /// </summary>

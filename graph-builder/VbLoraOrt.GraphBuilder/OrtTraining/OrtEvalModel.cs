@@ -3,7 +3,7 @@ using VbLoraOrt.Onnx;
 namespace VbLoraOrt.GraphBuilder.OrtTraining;
 
 /// <summary>
-/// The project's eval graph in ONNX Runtime's eval-model form (DESIGN.md §3.5): the same forward with the trainables
+/// The project's eval graph in ONNX Runtime's eval-model form (DESIGN.md §3.7): the same forward with the trainables
 /// as inputs and <c>loss</c> first, but the labels are required inputs: ONNX Runtime feeds every non-parameter input
 /// from the caller, so the defaults the project's graph gives them (initializers of the same name) are dropped.
 /// </summary>

@@ -6,7 +6,7 @@ using static VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames;
 namespace VbLoraOrt.GraphBuilder.OrtTraining;
 
 /// <summary>
-/// ONNX Runtime's <c>optimizer_model.onnx</c> (DESIGN.md §3.5): one <c>com.microsoft</c> <c>AdamWOptimizer</c> over
+/// ONNX Runtime's <c>optimizer_model.onnx</c> (DESIGN.md §3.7): one <c>com.microsoft</c> <c>AdamWOptimizer</c> over
 /// sequences of all trainables. Mode 0 with bias correction is the update of the project's own optimizer graph
 /// (<see cref="AdamWBlock"/>, PyTorch's AdamW); β1, β2 and ε are the project's <see cref="AdamWOptions"/>, the weight
 /// decay is fixed here because ONNX Runtime's optimizer has no input for it.

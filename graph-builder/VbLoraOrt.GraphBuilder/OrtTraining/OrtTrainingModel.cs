@@ -6,7 +6,7 @@ using static VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames;
 namespace VbLoraOrt.GraphBuilder.OrtTraining;
 
 /// <summary>
-/// Rewrites the project's training graph (DESIGN.md §3) into ONNX Runtime's training-model form (§3.5): the same
+/// Rewrites the project's training graph (DESIGN.md §3) into ONNX Runtime's training-model form (§3.7): the same
 /// forward and standard-op backward, but instead of returning each gradient <c>&lt;p&gt;_grad</c> as an output, a
 /// <c>com.microsoft</c> <c>InPlaceAccumulatorV2</c> adds (or, when <see cref="OrtTrainingNames.LazyResetGrad"/> is true,
 /// writes) it into the input buffer <c>&lt;p&gt;_grad.accumulation.buffer</c>. Outputs: <c>loss</c>, then the

@@ -1,7 +1,7 @@
 namespace VbLoraOrt.GraphBuilder.OrtTraining;
 
 /// <summary>
-/// The names ONNX Runtime's training runtime looks for in its training artifacts (DESIGN.md §3.5): it sorts the
+/// The names ONNX Runtime's training runtime looks for in its training artifacts (DESIGN.md §3.7): it sorts the
 /// training model's inputs into user inputs, parameters (names found in the checkpoint), gradient buffers (suffix
 /// <c>_grad.accumulation.buffer</c>) and the reset flag, and feeds the optimizer model by fixed input names.
 /// </summary>

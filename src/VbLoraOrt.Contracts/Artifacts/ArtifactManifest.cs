@@ -157,7 +157,7 @@ public sealed record ArtifactManifest
         return null;
     }
 
-    // A file of the folder, or of one subfolder (ONNX Runtime's own set lives in ort/, DESIGN.md §3.5), named with '/'.
+    // A file of the folder, or of one subfolder (ONNX Runtime's own set lives in ort/, DESIGN.md §3.7), named with '/'.
     static bool IsArtifactFileName(string name) =>
         IsPlainFileName(name) || name.Split('/') is [var folder, var file] && IsPlainFileName(folder) && IsPlainFileName(file);
 

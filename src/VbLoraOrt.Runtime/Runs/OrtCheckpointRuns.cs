@@ -5,7 +5,7 @@ using VbLoraOrt.OrtFormats.Checkpoints;
 namespace VbLoraOrt.Runtime.Runs;
 
 /// <summary>
-/// The runner's side of ONNX Runtime's training checkpoints (DESIGN.md §3.5): continue training from one, or export
+/// The runner's side of ONNX Runtime's training checkpoints (DESIGN.md §3.7): continue training from one, or export
 /// the adapter and merged model of one. The checkpoint must be ODTC version 2 and hold exactly the artifacts'
 /// trainables (names and dims); anything else is refused naming the identifier, version or tensor found.
 /// </summary>

@@ -40,9 +40,6 @@ public sealed class OrtArtifactConformanceTests
 
     public TestContext TestContext { get; set; } = null!;
 
-    /// <summary>The project's runner on one method's artifacts: loss of each step and the trainables after it.</summary>
-    sealed record OurRun(string Artifacts, ArtifactManifest Manifest, List<float> Losses, List<float[]> Parameters, Checkpoint Final);
-
     public static IEnumerable<object[]> Methods => AdapterMethods.Names.Select(n => new object[] { n });
 
     [ClassInitialize]
@@ -66,11 +63,12 @@ public sealed class OrtArtifactConformanceTests
                 MaxLength = 8,
                 OrtTraining = new OrtArtifactOptions { LearningRate = LearningRate, WeightDecay = WeightDecay },
             });
-            Ours[name] = TrainOurs(artifacts, manifest);
+            Ours[name] = OurRun.Train(artifacts, Steps, TinyBatch, LearningRate, WeightDecay);
             string ort = Path.Combine(artifacts, OrtTrainingNames.Folder);
             runs.Add(new HarnessRun(name, Path.Combine(ort, OrtTrainingNames.TrainingModel), Path.Combine(ort, OrtTrainingNames.EvalModel),
                 Path.Combine(ort, OrtTrainingNames.OptimizerModel), Path.Combine(ort, OrtTrainingNames.CheckpointFile),
-                Enumerable.Range(0, Steps).Select(s => new HarnessStep(Feeds(manifest, s))).ToList(), EvalFeeds: Feeds(manifest, Steps)));
+                Enumerable.Range(0, Steps).Select(s => new HarnessStep(OurRun.Feeds(TinyBatch(manifest, s)))).ToList(),
+                EvalFeeds: OurRun.Feeds(TinyBatch(manifest, Steps))));
         }
         var clock = Stopwatch.StartNew();
         _result = OrtWebHarness.Run(new HarnessJob(runs), _dir);
@@ -84,46 +82,11 @@ public sealed class OrtArtifactConformanceTests
         if (_dir is not null) Directory.Delete(_dir, recursive: true);
     }
 
-    static OurRun TrainOurs(string artifacts, ArtifactManifest manifest)
-    {
-        var folder = ArtifactFolder.Open(artifacts);
-        var initial = Checkpoint.Load(folder.InitialCheckpoint, folder.Identity);
-        using var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = 1 });
-        using var state = TrainingState.Create(device, manifest.Trainables, initial);
-        using var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
-        var groups = manifest.Trainables.Select(t => t.Group).Distinct()
-            .ToDictionary(g => g, _ => new GroupHyperparameters(LearningRate, WeightDecay), StringComparer.Ordinal);
-        var run = new OurRun(artifacts, manifest, [], [], null!);
-        for (int step = 0; step < Steps; step++)
-        {
-            var (ids, mask, labels) = TinyTransformer.Batch(step);
-            long[] tokens = [TinyTransformer.BatchSize, TinyTransformer.Sequence];
-            var result = trainer.Step(
-            [
-                BatchTensor.Int64("input_ids", tokens, ids), BatchTensor.Int64("attention_mask", tokens, mask),
-                BatchTensor.Int64(manifest.LabelInputs.Single(), [TinyTransformer.BatchSize], labels),
-            ], groups);
-            Assert.IsTrue(result.Applied, $"our step {step + 1} was rejected: {result.Rejection}");
-            run.Losses.Add(result.Loss);
-            run.Parameters.Add(Contiguous(manifest, state.Download()));
-        }
-        return run with { Final = state.ToCheckpoint(folder.Identity, new DataLoaderPosition(0, Steps, 42)) };
-    }
-
-    static float[] Contiguous(ArtifactManifest manifest, IReadOnlyList<NamedTensor> tensors) =>
-        manifest.Trainables.SelectMany(t => tensors.Single(x => x.Name == t.Name).Values).ToArray();
-
-    static Dictionary<string, FeedTensor> Feeds(ArtifactManifest manifest, int index)
+    static IReadOnlyList<IntInput> TinyBatch(ArtifactManifest manifest, int index)
     {
         var (ids, mask, labels) = TinyTransformer.Batch(index);
         long[] tokens = [TinyTransformer.BatchSize, TinyTransformer.Sequence];
-        static float[] AsFloats(long[] values) => values.Select(v => (float)v).ToArray();
-        return new Dictionary<string, FeedTensor>
-        {
-            ["input_ids"] = new(tokens, AsFloats(ids), "int64"),
-            ["attention_mask"] = new(tokens, AsFloats(mask), "int64"),
-            [manifest.LabelInputs.Single()] = new([TinyTransformer.BatchSize], AsFloats(labels), "int64"),
-        };
+        return [new("input_ids", tokens, ids), new("attention_mask", tokens, mask), new(manifest.LabelInputs.Single(), [TinyTransformer.BatchSize], labels)];
     }
 
     [TestMethod]
@@ -144,7 +107,7 @@ public sealed class OrtArtifactConformanceTests
     {
         var (ort, ours) = (Succeeded(method), Ours[method]);
         var initial = Checkpoint.Load(Path.Combine(ours.Artifacts, ArtifactNames.InitialCheckpoint), ours.Manifest.Identity);
-        AssertClose(Contiguous(ours.Manifest, initial.Tensors), ort.InitialParameters, $"{method}: initial parameters");
+        AssertClose(OurRun.Contiguous(ours.Manifest, initial.Tensors), ort.InitialParameters, $"{method}: initial parameters");
         double maxGap = 0;
         for (int step = 0; step < Steps; step++)
         {
