@@ -97,8 +97,9 @@ public sealed class OrtArtifactConformanceTests
         Assert.HasCount(Steps, ort.Steps);
         for (int step = 0; step < Steps; step++)
             Assert.AreEqual(ours.Losses[step], ort.Steps[step].Loss, Tolerance, $"{method}: loss of step {step + 1}");
+        double gap = ort.Steps.Zip(ours.Losses, (a, b) => Math.Abs(a.Loss - b)).Max();
         TestContext.WriteLine($"{method}: losses ORT [{string.Join(", ", ort.Steps.Select(s => s.Loss.ToString("R")))}] ours " +
-                              $"[{string.Join(", ", ours.Losses.Select(l => l.ToString("R")))}]; harness {_harnessMilliseconds} ms");
+                              $"[{string.Join(", ", ours.Losses.Select(l => l.ToString("R")))}], max |Δloss| {gap:E2}; harness {_harnessMilliseconds} ms");
     }
 
     [TestMethod]
