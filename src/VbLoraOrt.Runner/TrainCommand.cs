@@ -19,6 +19,8 @@ static class TrainCommand
         command.SetAction(result => CommandGuard.Run(RunnerCli.Name, () =>
         {
             string? resume = result.GetValue(o.Resume);
+            if (resume != null && result.GetValue(o.FromOrtCheckpoint) != null)
+                throw new UsageException("--from-ort-checkpoint starts a new run; it cannot be combined with --resume");
             var summary = ConsoleObserver.Run(output, observer => resume != null
                 ? TrainingRun.Resume(resume, observer, cancel)
                 : result.GetValue(o.FromOrtCheckpoint) is { } ortCheckpoint

@@ -117,6 +117,8 @@ public sealed class OrtCheckpointRunnerTests
         Assert.AreEqual(2, Run(["export", "--ort-checkpoint", junk, "--adapter", Path.Combine(_dir, "x.safetensors")], out log));
         StringAssert.Contains(log, "--artifacts");
         Assert.IsFalse(File.Exists(Path.Combine(_dir, "x.safetensors")));
+        Assert.AreEqual(2, Run(["train", "--resume", Path.Combine(_dir, "no-run"), "--from-ort-checkpoint", junk], out log));
+        StringAssert.Contains(log, "--resume");
     }
 
     sealed class SilentObserver : ITrainingObserver
