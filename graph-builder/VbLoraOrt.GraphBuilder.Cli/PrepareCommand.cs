@@ -27,6 +27,7 @@ static class PrepareCommand
         var noPruning = new Option<bool>("--no-position-pruning") { Description = "Compute every position even where the task reads one (CLS pooling); for comparisons." };
         var outDir = new Option<string>("--out") { Description = "Artifact folder.", Required = true };
         var targets = new TargetOptions();
+        var formats = new ArtifactFormatOptions();
 
         var command = new Command("prepare", "Inject the adapter, add the task head and loss, differentiate, and write training artifacts.");
         command.Options.Add(model);
@@ -34,6 +35,7 @@ static class PrepareCommand
         foreach (var o in new Option[] { seed, task, labels, pooling, vocab, maxLength, hiddenOutput, noPruning, outDir })
             command.Options.Add(o);
         targets.AddTo(command);
+        formats.AddTo(command);
         command.SetAction(result => CommandGuard.Run(GraphCli.Name, () =>
         {
             var spec = targets.Read(result) ?? throw new UsageException("--targets or --target-regex is required (e.g. --targets query,value)");
@@ -52,6 +54,7 @@ static class PrepareCommand
                 Seed = result.GetValue(seed),
                 HiddenStatesOutput = result.GetValue(hiddenOutput)!,
                 PrunePositions = !result.GetValue(noPruning),
+                OrtTraining = formats.Read(result),
             }, output);
             output.WriteLine($"wrote {result.GetValue(outDir)}: {manifest.Targets.Count} targets, {manifest.Counts.AdapterTrainable} adapter + {manifest.Counts.Head} head trainable parameters, {manifest.Counts.AdapterStored:F0} stored");
             return ExitCodes.Ok;

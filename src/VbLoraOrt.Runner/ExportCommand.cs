@@ -5,25 +5,27 @@ using VbLoraOrt.Runtime.Runs;
 
 namespace VbLoraOrt.Runner;
 
-/// <summary><c>vblora-run export --run RUN --adapter OUT.safetensors | --merged OUT.onnx</c>.</summary>
+/// <summary><c>vblora-run export --run RUN | --ort-checkpoint FILE --artifacts DIR, then --adapter OUT.safetensors | --merged OUT.onnx</c>.</summary>
 static class ExportCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var run = new Option<string>("--run") { Description = "Run folder written by `vblora-run train` (its last checkpoint is exported).", Required = true };
+        var run = new Option<string?>("--run") { Description = "Run folder written by `vblora-run train` (its last checkpoint is exported)." };
+        var ortCheckpoint = new Option<string?>("--ort-checkpoint") { Description = "Export an ONNX Runtime training checkpoint instead of a run (with --artifacts)." };
+        var artifacts = new Option<string?>("--artifacts") { Description = "With --ort-checkpoint: the artifact folder the checkpoint was trained from." };
         var adapter = new Option<string?>("--adapter") { Description = "Write the adapter in its stored form (safetensors, PEFT key names)." };
         var merged = new Option<string?>("--merged") { Description = "Write the base model with the adapter folded into its weights, plus the head." };
         var taskOnly = new Option<bool>("--task-output-only") { Description = "Merged model: keep only the task output and compute only what it reads (with CLS pooling the last layer runs at the first token only: faster than the base)." };
         var serving = new Option<string?>("--serving") { Description = "Write a serving folder: the base model taking any adapter of these artifacts per request (`vblora-run serve`)." };
         var onnxAdapter = new Option<string?>("--onnx-adapter") { Description = "Write the adapter with its head as ONNX Runtime's .onnx_adapter, for the serving model." };
-        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, adapter, merged, taskOnly, serving, onnxAdapter };
+        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, ortCheckpoint, artifacts, adapter, merged, taskOnly, serving, onnxAdapter };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
             string? adapterPath = r.GetValue(adapter), mergedPath = r.GetValue(merged);
             string? servingDir = r.GetValue(serving), onnxAdapterPath = r.GetValue(onnxAdapter);
             if (adapterPath == null && mergedPath == null && servingDir == null && onnxAdapterPath == null)
                 throw new UsageException("give --adapter OUT.safetensors, --merged OUT.onnx, --serving DIR or --onnx-adapter OUT.onnx_adapter (any of them)");
-            var trained = TrainedRun.Open(r.GetValue(run)!);
+            var trained = ExportSource.Open(r.GetValue(run), r.GetValue(ortCheckpoint), r.GetValue(artifacts));
             if (adapterPath != null)
             {
                 var summary = trained.ExportAdapter(adapterPath);

@@ -6,7 +6,7 @@
 // job.json holds several independent runs, so the 11 MB training wasm is compiled once (that takes ~5 s):
 //   { "runs": [ { "name": "...", "trainModel": path, "evalModel": path, "optimizerModel": path, "checkpoint": path,
 //                 "lazyResetGrad": true,      // call lazyResetGrad() after each optimizer step (default true)
-//                 "steps": [ { "feeds": { "<input>": { "dims": [..], "data": [..] } } }, ... ],
+//                 "steps": [ { "feeds": { "<input>": { "dims": [..], "data": [..], "type": "float32" | "int64" } } }, ... ],
 //                 "evalFeeds": { ... } } ] }  // optional: one runEvalStep after the last step
 //
 // result.json:
@@ -35,8 +35,9 @@ async function train(ort, run, result) {
   });
   try {
     const parameters = async () => Array.from((await session.getContiguousParameters(false)).data);
-    const toFeeds = (feeds) => Object.fromEntries(Object.entries(feeds).map(
-      ([name, t]) => [name, new ort.Tensor('float32', Float32Array.from(t.data), t.dims)]));
+    const toFeeds = (feeds) => Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, t.type === 'int64'
+      ? new ort.Tensor('int64', BigInt64Array.from(t.data, (v) => BigInt(Math.round(v))), t.dims)
+      : new ort.Tensor('float32', Float32Array.from(t.data), t.dims)]));
     const lossOf = (outputs, names) => outputs[names[0]].data[0];
 
     Object.assign(result, {

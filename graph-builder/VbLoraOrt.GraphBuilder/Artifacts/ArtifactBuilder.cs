@@ -9,6 +9,7 @@ using VbLoraOrt.Differentiation;
 using VbLoraOrt.Differentiation.Pruning;
 using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
+using VbLoraOrt.GraphBuilder.OrtTraining;
 using VbLoraOrt.GraphBuilder.Tasks;
 using VbLoraOrt.Onnx;
 
@@ -61,7 +62,8 @@ public static class ArtifactBuilder
         WriteCheckpoint(options, manifest, training.InitialValues);
         if (options.VocabPath != null)
             AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), File.ReadAllBytes(options.VocabPath));
-        manifest = manifest with { Files = ArtifactManifest.HashFiles(options.OutputDirectory, WrittenFiles(options, manifest)) };
+        var ortFiles = options.OrtTraining is { } ort ? OrtArtifactWriter.Write(options.OutputDirectory, manifest, options.Optimizer, ort) : [];
+        manifest = manifest with { Files = ArtifactManifest.HashFiles(options.OutputDirectory, WrittenFiles(options, manifest).Concat(ortFiles)) };
         manifest.Save(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
         Log($"manifest written: {manifest.Counts.Trainable} trainable, {manifest.Counts.AdapterStored:F0} stored adapter parameters");
         return manifest;

@@ -2,6 +2,7 @@ using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Differentiation.Pruning;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
+using VbLoraOrt.GraphBuilder.OrtTraining;
 using VbLoraOrt.GraphBuilder.Tasks;
 
 namespace VbLoraOrt.GraphBuilder.Artifacts;
@@ -35,6 +36,9 @@ public sealed class PrepareOptions
 
     /// <summary>AdamW constants baked into the optimizer graph.</summary>
     public AdamWOptions Optimizer { get; init; } = new();
+
+    /// <summary>When set, ONNX Runtime's own training artifacts are written too, into <c>ort/</c> (DESIGN.md §3.7).</summary>
+    public OrtArtifactOptions? OrtTraining { get; init; }
 
     /// <summary>Token-state output of the base model the head reads. Default <c>last_hidden_state</c>.</summary>
     public string HiddenStatesOutput { get; init; } = "last_hidden_state";

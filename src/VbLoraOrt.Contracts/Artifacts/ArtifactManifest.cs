@@ -134,8 +134,8 @@ public sealed record ArtifactManifest
         if (BaseModel is null || Method is null || Targets is null || TargetSpec is null || Trainables is null || DataInputs is null
             || LabelInputs is null || Task is null || Tokenizer is null || Counts is null)
             return "lacks a required entry";
-        if (Files != null && Files.Any(f => !IsPlainFileName(f.Key) || string.IsNullOrEmpty(f.Value)))
-            return "lists a file that is not a plain file name inside the artifact folder, or has no hash";
+        if (Files != null && Files.Any(f => !IsArtifactFileName(f.Key) || string.IsNullOrEmpty(f.Value)))
+            return "lists a file that is not a plain file name inside the artifact folder (or one subfolder of it, as ort/), or has no hash";
         if (!IsPlainFileName(BaseModel.FileName) || !IsPlainFileName(Tokenizer.VocabFile))
             return $"names files '{BaseModel.FileName}' and '{Tokenizer.VocabFile}'; both must be plain file names inside the artifact folder";
         if (BaseModel.Sha256 is null || BaseModel.OutputName is null || BaseModel.HiddenSize < 1)
@@ -156,6 +156,10 @@ public sealed record ArtifactManifest
         }
         return null;
     }
+
+    // A file of the folder, or of one subfolder (ONNX Runtime's own set lives in ort/, DESIGN.md §3.7), named with '/'.
+    static bool IsArtifactFileName(string name) =>
+        IsPlainFileName(name) || name.Split('/') is [var folder, var file] && IsPlainFileName(folder) && IsPlainFileName(file);
 
     static bool IsPlainFileName(string? name) =>
         !string.IsNullOrEmpty(name) && name == Path.GetFileName(name) && name is not ("." or "..") && name.IndexOfAny(['/', '\\']) < 0;

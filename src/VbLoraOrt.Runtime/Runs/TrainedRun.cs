@@ -39,6 +39,9 @@ public sealed class TrainedRun
         return new TrainedRun(artifacts, checkpoint.Tensors.ToDictionary(t => t.Name, t => t.Values, StringComparer.Ordinal), run.LoadClassNames());
     }
 
+    /// <summary>The trained tensors <paramref name="values"/> of <paramref name="artifacts"/>, from outside a run folder.</summary>
+    internal static TrainedRun FromValues(ArtifactFolder artifacts, IReadOnlyDictionary<string, float[]> values) => new(artifacts, values, null);
+
     /// <summary>Writes the adapter in its stored form (DESIGN.md §2).</summary>
     public AdapterFileSummary ExportAdapter(string path)
     {

@@ -28,16 +28,23 @@ public static class TrainingRun
     /// <exception cref="UsageException">
     /// An option is out of range, names a parameter group the artifacts do not have, or the folder already holds a run.
     /// </exception>
-    public static TrainSummary Start(TrainOptions options, ITrainingObserver observer, CancellationToken cancel = default, bool overwrite = false)
+    /// <param name="startFrom">
+    /// The state to start from instead of the artifacts' initial one (e.g. an ONNX Runtime checkpoint's, see
+    /// <see cref="OrtCheckpointRuns"/>); it becomes the run's first checkpoint, so the run resumes like any other.
+    /// </param>
+    public static TrainSummary Start(TrainOptions options, ITrainingObserver observer, CancellationToken cancel = default, bool overwrite = false,
+        Func<ArtifactFolder, Checkpoint>? startFrom = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var folder = ArtifactFolder.Open(options.Artifacts);
         var resolved = options.WithLearningRates(ResolveLearningRates(folder, options.LearningRates));
+        var start = startFrom?.Invoke(folder);
         var run = new RunFolder(resolved.Out);
         run.ClaimForNewRun(overwrite);
         run.SaveOptions(resolved);
-        return Execute(resolved, folder, run, resume: false, observer, cancel);
+        start?.Save(run.CheckpointPath);
+        return Execute(resolved, folder, run, resume: start != null, observer, cancel);
     }
 
     /// <summary>Continues the run in <paramref name="runDirectory"/> from its last complete checkpoint.</summary>

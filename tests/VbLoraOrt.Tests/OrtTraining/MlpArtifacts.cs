@@ -3,7 +3,7 @@ using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.OrtFormats.Checkpoints;
 using VbLoraOrt.Tests.Support;
-using static VbLoraOrt.Tests.OrtTraining.OrtConventions;
+using static VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames;
 
 namespace VbLoraOrt.Tests.OrtTraining;
 
@@ -110,10 +110,10 @@ static class MlpArtifacts
         var g = m.Graph;
         g.Input.Add(TinyModels.FloatValue(AdamWInputs[0], 1));
         g.Input.Add(TinyModels.Value(AdamWInputs[1], (int)TensorProto.Types.DataType.Int64, 1));
-        foreach (string sequence in AdamWInputs[2..])
+        foreach (string sequence in AdamWInputs.Skip(2))
             g.Input.Add(FloatSequence(sequence));
         g.Output.Add(TinyModels.Value(UpdatedFlag, BoolType, 1));
-        var node = TinyModels.Node("AdamWOptimizer", AdamWInputs, [UpdatedFlag], "adamw", adamW.ToAttributes());
+        var node = TinyModels.Node("AdamWOptimizer", [.. AdamWInputs], [UpdatedFlag], "adamw", adamW.ToAttributes());
         node.Domain = MicrosoftDomain;
         g.Node.Add(node);
         return OnnxModel.FromProto(m).ToBytesInline();

@@ -87,8 +87,8 @@ static class OrtWebHarness
     }
 }
 
-/// <summary>One input tensor of a step, as the harness's JSON carries it.</summary>
-sealed record FeedTensor(long[] Dims, float[] Data);
+/// <summary>One input tensor of a step, as the harness's JSON carries it: float32, or int64 values carried as floats.</summary>
+sealed record FeedTensor(long[] Dims, float[] Data, string Type = "float32");
 
 /// <summary>One training step: the training model's user inputs.</summary>
 sealed record HarnessStep(Dictionary<string, FeedTensor> Feeds);
