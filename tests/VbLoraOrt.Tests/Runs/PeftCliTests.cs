@@ -13,27 +13,10 @@ namespace VbLoraOrt.Tests.Runs;
 [TestClass]
 public sealed class PeftCliTests
 {
-    sealed class Quiet : ITrainingObserver
-    {
-        public void Started(RunPlan plan) { }
-        public void Stepped(StepReport report) { }
-        public void Evaluated(int epoch, long step, EvalResult result) { }
-        public void Message(string text) { }
-    }
-
     static string _run = null!, _data = null!;
 
     [ClassInitialize]
-    public static void TrainBriefly(TestContext _)
-    {
-        _data = PreparedArtifacts.SpamSample(16);
-        _run = PreparedArtifacts.NewFolder("vblora-peft-run");
-        TrainingRun.Start(new TrainOptions
-        {
-            Artifacts = PreparedArtifacts.Classify, TrainFile = _data, Out = _run, MaxSteps = 4, BatchSize = 4, MaxLength = 32,
-            LearningRates = new() { ["bank"] = 1e-2f, ["logits"] = 1e-1f, ["head"] = 1e-2f },
-        }, new Quiet());
-    }
+    public static void TrainBriefly(TestContext _) => (_run, _data) = BriefRun.Train(16, 4, "vblora-peft-run");
 
     [TestMethod]
     [DataRow(false)]
