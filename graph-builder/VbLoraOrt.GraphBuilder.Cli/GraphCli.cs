@@ -16,6 +16,7 @@ public static class GraphCli
         {
             InspectCommand.Create(output, error),
             PrepareCommand.Create(output, error),
+            MergeCommand.Create(output, error),
         };
         return CliHost.Run(Name, root, args, output, error);
     }

@@ -24,6 +24,7 @@ static class DemoCommand
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "Examples per batch." };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 128, Description = "Tokens per e-mail." };
         var baseline = new Option<bool>("--baseline") { Description = "Also train a head-only baseline (frozen encoder, same steps) and compare." };
+        var compare = new Option<bool>("--compare") { Description = "Train every method (same steps, split and head) and write a markdown table (comparison.md) instead." };
         var data = new Option<string?>("--data") { Description = "Folder with train.jsonl and test.jsonl (default: the committed SpamAssassin sample)." };
         var outDir = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("artifacts", "demo"), Description = "Output folder; the demo replaces only its own earlier output and refuses a folder holding other files." };
         var method = new Option<string>("--method")
@@ -33,16 +34,18 @@ static class DemoCommand
         };
         method.AcceptOnlyFromAmong([.. AdapterMethods.Names]);
         var command = new Command("demo", $"Run the main job end to end: spam/ham fine-tuning of all-MiniLM-L6-v2 (default method {AdapterMethods.Default.DisplayName}).");
-        foreach (Option o in new Option[] { steps, batch, maxLength, baseline, data, outDir, method })
+        foreach (Option o in new Option[] { steps, batch, maxLength, baseline, data, outDir, method, compare })
             command.Options.Add(o);
-        command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () => Run(DemoMethod.Of(AdapterMethods.Find(r.GetValue(method)!)),
+        command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () => r.GetValue(compare)
+            ? DemoComparison.Run(r.GetValue(steps), r.GetValue(batch), r.GetValue(maxLength), r.GetValue(data), r.GetValue(outDir)!, output, cancel)
+            : Run(DemoMethod.Of(AdapterMethods.Find(r.GetValue(method)!)),
             r.GetValue(steps), r.GetValue(batch), r.GetValue(maxLength), r.GetValue(baseline), r.GetValue(data), r.GetValue(outDir)!, output, cancel), error));
         return command;
     }
 
     // The demo's configuration of a method (its descriptor's preset), and its learning rates: the method's groups as the
     // preset gives them, the head's 1e-2 for every method.
-    sealed record DemoMethod(string Label, IAdapterMethod Method, Dictionary<string, float> LearningRates)
+    internal sealed record DemoMethod(string Label, IAdapterMethod Method, Dictionary<string, float> LearningRates)
     {
         public const float HeadLearningRate = 1e-2f;
 
@@ -60,19 +63,8 @@ static class DemoCommand
         DemoOutput.Claim(outDir);
         dataDir ??= DemoData.SpamAssassinFolder;
         string trainFile = Path.Combine(dataDir, "train.jsonl"), testFile = Path.Combine(dataDir, "test.jsonl");
-        var model = DemoModel.Ensure();
-        output.WriteLine($"model: {model.ModelPath}");
         string artifacts = Path.Combine(outDir, DemoOutput.Artifacts);
-        var manifest = ArtifactBuilder.Prepare(new PrepareOptions
-        {
-            ModelPath = model.ModelPath,
-            OutputDirectory = artifacts,
-            Method = demo.Method,
-            Targets = TargetSpec.FromNames(["query", "value"]),
-            Task = new TaskOptions { Kind = TaskKind.Classify, NumLabels = 2, Pooling = Pooling.Mean },
-            VocabPath = model.VocabPath,
-            MaxLength = maxLength,
-        }, output);
+        var manifest = Prepare(demo, artifacts, maxLength, output);
 
         var adapted = Train(demo, artifacts, trainFile, testFile, Path.Combine(outDir, DemoOutput.Run), steps, batchSize, headOnly: false, output, cancel);
         if (adapted.Cancelled)
@@ -108,7 +100,24 @@ static class DemoCommand
         return ExitCodes.Ok;
     }
 
-    static TrainSummary Train(DemoMethod demo, string artifacts, string trainFile, string testFile, string runDir, long steps, int batchSize,
+    /// <summary>Prepares the demo's artifacts for <paramref name="demo"/>: MiniLM, query and value, a mean-pooled two-class head.</summary>
+    internal static ArtifactManifest Prepare(DemoMethod demo, string artifacts, int maxLength, TextWriter output)
+    {
+        var model = DemoModel.Ensure();
+        output.WriteLine($"model: {model.ModelPath}");
+        return ArtifactBuilder.Prepare(new PrepareOptions
+        {
+            ModelPath = model.ModelPath,
+            OutputDirectory = artifacts,
+            Method = demo.Method,
+            Targets = TargetSpec.FromNames(["query", "value"]),
+            Task = new TaskOptions { Kind = TaskKind.Classify, NumLabels = 2, Pooling = Pooling.Mean },
+            VocabPath = model.VocabPath,
+            MaxLength = maxLength,
+        }, output);
+    }
+
+    internal static TrainSummary Train(DemoMethod demo, string artifacts, string trainFile, string testFile, string runDir, long steps, int batchSize,
         bool headOnly, TextWriter output, CancellationToken cancel)
     {
         output.WriteLine(headOnly ? "— head-only baseline —" : $"— {demo.Label} fine-tuning —");

@@ -18,19 +18,22 @@ static class ExportCommand
         var taskOnly = new Option<bool>("--task-output-only") { Description = "Merged model: keep only the task output and compute only what it reads (with CLS pooling the last layer runs at the first token only: faster than the base)." };
         var serving = new Option<string?>("--serving") { Description = "Write a serving folder: the base model taking any adapter of these artifacts per request (`vblora-run serve`)." };
         var onnxAdapter = new Option<string?>("--onnx-adapter") { Description = "Write the adapter with its head as ONNX Runtime's .onnx_adapter, for the serving model." };
-        var command = new Command("export", "Export a trained adapter (KBs, per user) or a merged model (zero inference overhead).") { run, ortCheckpoint, artifacts, adapter, merged, taskOnly, serving, onnxAdapter };
+        var peft = new PeftExportCliOptions();
+        var command = new Command("export", "Export a trained adapter (KBs, per user), a PEFT adapter directory, a serving folder, or a merged model (zero inference overhead).") { run, ortCheckpoint, artifacts, adapter, merged, taskOnly, serving, onnxAdapter };
+        peft.AddTo(command);
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
             string? adapterPath = r.GetValue(adapter), mergedPath = r.GetValue(merged);
             string? servingDir = r.GetValue(serving), onnxAdapterPath = r.GetValue(onnxAdapter);
-            if (adapterPath == null && mergedPath == null && servingDir == null && onnxAdapterPath == null)
-                throw new UsageException("give --adapter OUT.safetensors, --merged OUT.onnx, --serving DIR or --onnx-adapter OUT.onnx_adapter (any of them)");
+            if (adapterPath == null && mergedPath == null && servingDir == null && onnxAdapterPath == null && !peft.Given(r))
+                throw new UsageException("give --adapter OUT.safetensors, --peft DIR, --merged OUT.onnx, --serving DIR or --onnx-adapter OUT.onnx_adapter (any of them)");
             var trained = ExportSource.Open(r.GetValue(run), r.GetValue(ortCheckpoint), r.GetValue(artifacts));
             if (adapterPath != null)
             {
                 var summary = trained.ExportAdapter(adapterPath);
                 output.WriteLine($"adapter: {summary.Path} ({summary.FileBytes:N0} bytes; {summary.StoredParameterCount:F0} stored adapter parameters + {summary.HeadParameterCount} head)");
             }
+            peft.Run(r, trained, output);
             if (mergedPath != null)
             {
                 trained.ExportMerged(mergedPath, r.GetValue(taskOnly));

@@ -21,13 +21,10 @@ public static class AdapterMethods
         VbLoraDescriptor.Instance,
         UniLoraDescriptor.Instance,
         LoraDescriptor.Instance,
+        VeraDescriptor.Instance,
     ];
 
-    /// <summary>
-    /// PEFT's <c>adapter_config.json</c> layouts this build reads and writes: every registered method's, and VeRA's,
-    /// whose PEFT layout and shared projections are ported (<c>Methods/Vera</c>) while the method itself is not
-    /// registered yet.
-    /// </summary>
+    /// <summary>PEFT's <c>adapter_config.json</c> layouts this build reads and writes: every registered method's.</summary>
     public static IReadOnlyList<PeftLayout> PeftLayouts { get; } = [VbLoraPeft.Layout, UniLoraPeft.Layout, LoraPeft.Layout, VeraPeft.Layout];
 
     /// <summary>The method <c>prepare</c> and the demo use when none is named.</summary>

@@ -185,7 +185,7 @@ public static class ArtifactBuilder
         return model.Graph.Input.Where(i => !initializers.Contains(i.Name)).Select(i => i.Clone()).ToList();
     }
 
-    static int HiddenSize(OnnxModel model, string output)
+    internal static int HiddenSize(OnnxModel model, string output)
     {
         if (model.Graph.Output.All(o => o.Name != output))
             throw new BadInputException($"{model.SourcePath}: the model has no output '{output}' (outputs: {string.Join(", ", model.Graph.Output.Select(o => o.Name))}). Pass the token-state output with --hidden-output.");

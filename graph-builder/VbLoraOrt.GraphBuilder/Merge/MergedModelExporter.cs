@@ -102,8 +102,28 @@ public static class MergedModelExporter
         IReadOnlyDictionary<string, float[]> values, string identity, string outPath, bool taskOutputOnly)
     {
         var adapterValues = plan.Parameters.Where(p => values.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => values[p.Name]);
-        OnnxModel merged = AdapterMerger.Merge(baseModel, method.ComputeFactors(plan, adapterValues));
+        ExportFactors(baseModel, method.ComputeFactors(plan, adapterValues), method.Name, task, info, values, identity, outPath, taskOutputOnly);
+    }
 
+    /// <summary>
+    /// Folds <paramref name="factors"/> into <paramref name="baseModel"/>, appends the head of <paramref name="task"/>
+    /// (none when null) with its values from <paramref name="values"/>, and saves the result as every merged export is saved.
+    /// </summary>
+    /// <exception cref="BadInputException">A target does not match the model, the head cannot be attached, or a head value is missing.</exception>
+    public static void ExportFactors(OnnxModel baseModel, IReadOnlyList<LowRankFactors> factors, string methodName, TaskInfo? task, BaseModelInfo info,
+        IReadOnlyDictionary<string, float[]> values, string identity, string outPath, bool taskOutputOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        ArgumentNullException.ThrowIfNull(factors);
+        OnnxModel merged = AdapterMerger.Merge(baseModel, factors);
+        if (task != null)
+            AppendHead(merged, baseModel, task, info, values, taskOutputOnly);
+        Save(merged, methodName, identity, task, outPath);
+    }
+
+    static void AppendHead(OnnxModel merged, OnnxModel baseModel, TaskInfo task, BaseModelInfo info, IReadOnlyDictionary<string, float[]> values,
+        bool taskOutputOnly)
+    {
         var options = new TaskOptions { Kind = task.Kind, NumLabels = task.NumLabels, Pooling = task.Pooling };
         if (NeedsMask(options) && merged.Graph.Input.All(i => i.Name != info.AttentionMaskInput))
             throw new BadInputException(
@@ -118,8 +138,11 @@ public static class MergedModelExporter
             if (!PositionPruning.Apply(merged).Changed)
                 UnusedNodes.Remove(merged.Graph);
         }
+    }
 
-        Describe(merged.Proto, method.Name, identity, task);
+    static void Save(OnnxModel merged, string methodName, string identity, TaskInfo? task, string outPath)
+    {
+        Describe(merged.Proto, methodName, identity, task);
         var replaced = DataFilesOf(outPath);
         merged.Save(outPath, new ExternalDataOptions
         {
@@ -182,7 +205,7 @@ public static class MergedModelExporter
     }
 
     // Provenance for people and tools reading the merged model.
-    static void Describe(ModelProto model, string method, string identity, TaskInfo task)
+    static void Describe(ModelProto model, string method, string identity, TaskInfo? task)
     {
         void Set(string key, string value)
         {
@@ -194,6 +217,7 @@ public static class MergedModelExporter
         }
         Set("vblora_ort.merged_adapter_method", method);
         Set("vblora_ort.artifacts_identity", identity);
-        Set(TaskMetadataKey, System.Text.Json.JsonSerializer.Serialize(task, ArtifactManifest.JsonOptions));
+        if (task != null)
+            Set(TaskMetadataKey, System.Text.Json.JsonSerializer.Serialize(task, ArtifactManifest.JsonOptions));
     }
 }

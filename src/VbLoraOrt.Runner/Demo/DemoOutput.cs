@@ -27,8 +27,14 @@ public static class DemoOutput
     /// <summary>The exported adapter file.</summary>
     public const string Adapter = "spam-adapter.safetensors";
 
+    /// <summary><c>demo --compare</c>: one folder per method.</summary>
+    public const string Compare = "compare";
+
+    /// <summary><c>demo --compare</c>: the markdown table.</summary>
+    public const string ComparisonTable = "comparison.md";
+
     // What the demo writes: a folder holding only these (from a demo run before the mark existed) is the demo's too.
-    static readonly HashSet<string> DemoEntries = [Artifacts, Run, Baseline, Merged, Adapter];
+    static readonly HashSet<string> DemoEntries = [Artifacts, Run, Baseline, Merged, Adapter, Compare, ComparisonTable];
 
     /// <summary>Creates or reuses <paramref name="directory"/> for the demo.</summary>
     /// <exception cref="UsageException">The folder holds files the demo did not write.</exception>

@@ -2,6 +2,7 @@ using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Methods.Lora;
 using VbLoraOrt.Adapters.Methods.UniLora;
 using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Methods.Vera;
 using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Contracts.Artifacts;
@@ -43,6 +44,9 @@ public sealed class MethodContractTests
         [LoraDescriptor.Instance.Name] = new(
             new Dictionary<string, object?> { ["rank"] = 2, ["lora-alpha"] = 6.0 },
             LoraReference, 0.3f),
+        [VeraDescriptor.Instance.Name] = new(
+            new Dictionary<string, object?> { ["rank"] = 3, ["projection-seed"] = 5L },
+            VeraReference, 0.5f),
     };
 
     static readonly LinearModule[] Targets = AdapterFixtures.MlpTargets(8, 16, 8);
@@ -221,5 +225,28 @@ public sealed class MethodContractTests
     {
         var o = ((LoraMethod)m).Options;
         return plan.Targets.Select(t => (v[LoraNames.A(t.Path)], v[LoraNames.B(t.Path)].Select(x => (float)(x * o.Alpha / o.Rank)).ToArray())).ToList();
+    }
+
+    // VeRA (DESIGN.md §2): the shared pair sized to the largest input and output; per target A = λ_d[i]·vera_A[i, j] for
+    // j < in, B = λ_b[o]·vera_B[o, k] for o < out. Only the shared pair comes from the product (its generator is checked
+    // against torch's output elsewhere); slicing and scaling are redone here.
+    static IReadOnlyList<(float[] A, float[] B)> VeraReference(IAdapterMethod m, AdapterPlan plan, IReadOnlyDictionary<string, float[]> v)
+    {
+        var o = ((VeraMethod)m).Options;
+        int r = o.Rank, maxIn = plan.Targets.Max(t => t.InFeatures), maxOut = plan.Targets.Max(t => t.OutFeatures);
+        var shared = VeraProjections.Generate(o.ProjectionSeed, r, maxIn, maxOut);
+        return plan.Targets.Select(t =>
+        {
+            float[] d = v[VeraNames.LambdaD(t.Path)], b = v[VeraNames.LambdaB(t.Path)];
+            var a = new float[r * t.InFeatures];
+            for (int i = 0; i < r; i++)
+                for (int j = 0; j < t.InFeatures; j++)
+                    a[i * t.InFeatures + j] = d[i] * shared.A[i * maxIn + j];
+            var bm = new float[t.OutFeatures * r];
+            for (int row = 0; row < t.OutFeatures; row++)
+                for (int k = 0; k < r; k++)
+                    bm[row * r + k] = b[row] * shared.B[row * r + k];
+            return (a, bm);
+        }).ToList();
     }
 }

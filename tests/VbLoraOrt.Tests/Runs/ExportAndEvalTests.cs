@@ -8,27 +8,10 @@ namespace VbLoraOrt.Tests.Runs;
 [TestClass]
 public sealed class ExportAndEvalTests
 {
-    sealed class Quiet : ITrainingObserver
-    {
-        public void Started(RunPlan plan) { }
-        public void Stepped(StepReport report) { }
-        public void Evaluated(int epoch, long step, EvalResult result) { }
-        public void Message(string text) { }
-    }
-
     static string _run = null!, _data = null!;
 
     [ClassInitialize]
-    public static void TrainBriefly(TestContext _)
-    {
-        _data = PreparedArtifacts.SpamSample(24);
-        _run = PreparedArtifacts.NewFolder("vblora-export");
-        TrainingRun.Start(new TrainOptions
-        {
-            Artifacts = PreparedArtifacts.Classify, TrainFile = _data, Out = _run, MaxSteps = 6, BatchSize = 4, MaxLength = 32,
-            LearningRates = new() { ["bank"] = 1e-2f, ["logits"] = 1e-1f, ["head"] = 1e-2f },
-        }, new Quiet());
-    }
+    public static void TrainBriefly(TestContext _) => (_run, _data) = BriefRun.Train(24, 6, "vblora-export");
 
     [TestMethod]
     public void Eval_MergedModelEqualsAdapterThroughEvalGraph()

@@ -21,7 +21,11 @@ internal static class VbLoraStoredForm
     const double SumTolerance = 1e-5;
 
     /// <summary>The stored tensors of the adapter part: the bank, then indices and weights per logits tensor.</summary>
-    public static List<SafeTensor> Encode(VbLoraMethod method, AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    public static List<SafeTensor> Encode(VbLoraMethod method, AdapterPlan plan, IReadOnlyDictionary<string, float[]> values) =>
+        Encode(method, plan, values, method.IndexBytes);
+
+    /// <summary>As <see cref="Encode(VbLoraMethod, AdapterPlan, IReadOnlyDictionary{string, float[]})"/>, with indices <paramref name="indexBytes"/> wide (1, 2 or 4).</summary>
+    public static List<SafeTensor> Encode(VbLoraMethod method, AdapterPlan plan, IReadOnlyDictionary<string, float[]> values, int indexBytes)
     {
         var o = method.Options;
         var tensors = new List<SafeTensor>
@@ -32,15 +36,19 @@ internal static class VbLoraStoredForm
         {
             long[] lead = parameter.Shape[..^1];                                      // [p, q] of logits [p, q, h]
             int rows = checked((int)(parameter.ElementCount / o.NumVectors));
-            var (indices, weights) = TopK(values[parameter.Name], rows, o.NumVectors, o.TopK, method.IndexBytes);
-            tensors.Add(new(VbLoraNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK], indices));
+            var (indices, weights) = TopK(values[parameter.Name], rows, o.NumVectors, o.TopK, indexBytes);
+            tensors.Add(new(VbLoraNames.TopKIndices(key), IndexDType(indexBytes), [.. lead, o.TopK], indices));
             tensors.Add(SafeTensor.F32(VbLoraNames.TopKWeights(key), [.. lead, o.TopK - 1], weights));
         }
         return tensors;
     }
 
     /// <summary>The plan's parameter values rebuilt from the stored tensors (logits with −∞ off the top-k).</summary>
-    public static Dictionary<string, float[]> Decode(VbLoraMethod method, AdapterPlan plan, StoredTensors stored)
+    public static Dictionary<string, float[]> Decode(VbLoraMethod method, AdapterPlan plan, StoredTensors stored) =>
+        Decode(method, plan, stored, method.IndexBytes);
+
+    /// <summary>As <see cref="Decode(VbLoraMethod, AdapterPlan, StoredTensors)"/>, with indices <paramref name="indexBytes"/> wide (1, 2 or 4).</summary>
+    public static Dictionary<string, float[]> Decode(VbLoraMethod method, AdapterPlan plan, StoredTensors stored, int indexBytes)
     {
         var o = method.Options;
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal)
@@ -50,9 +58,9 @@ internal static class VbLoraStoredForm
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
             long[] lead = parameter.Shape[..^1];
-            var indices = stored.Take(VbLoraNames.TopKIndices(key), IndexDType(method.IndexBytes), [.. lead, o.TopK]);
+            var indices = stored.Take(VbLoraNames.TopKIndices(key), IndexDType(indexBytes), [.. lead, o.TopK]);
             float[] weights = stored.TakeFiniteFloats(VbLoraNames.TopKWeights(key), [.. lead, o.TopK - 1]);
-            values[parameter.Name] = Logits(stored, indices, weights, lead, o.NumVectors, o.TopK, method.IndexBytes);
+            values[parameter.Name] = Logits(stored, indices, weights, lead, o.NumVectors, o.TopK, indexBytes);
         }
         return values;
     }
@@ -60,8 +68,8 @@ internal static class VbLoraStoredForm
     /// <summary>safetensors dtype of an index of <paramref name="bytes"/> bytes.</summary>
     public static string IndexDType(int bytes) => bytes switch { 1 => "U8", 2 => "I16", _ => "I32" };
 
-    // Every logits parameter of the plan with its PEFT key, in plan order (per target: A, then B).
-    static IEnumerable<(TrainableTensor Parameter, string Key)> LogitsTensors(AdapterPlan plan)
+    /// <summary>Every logits parameter of the plan with its PEFT key, in plan order (per target: A, then B).</summary>
+    public static IEnumerable<(TrainableTensor Parameter, string Key)> LogitsTensors(AdapterPlan plan)
     {
         var byName = plan.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
         foreach (var t in plan.Targets)
