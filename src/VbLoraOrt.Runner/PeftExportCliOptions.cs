@@ -12,23 +12,22 @@ sealed class PeftExportCliOptions
     readonly Option<bool> _noProjection = new("--peft-no-projection") { Description = "VeRA: leave the shared projections out (save_projection false); PEFT regenerates them from the seed." };
     readonly Option<string> _prefix = new("--peft-module-prefix") { Description = "Prepended to module paths, e.g. 'bert.' for BertForSequenceClassification.", DefaultValueFactory = _ => "" };
     readonly Option<string?> _baseModel = new("--peft-base-model") { Description = "base_model_name_or_path to record, e.g. sentence-transformers/all-MiniLM-L6-v2." };
-    readonly Option<bool> _overwrite = new("--overwrite") { Description = "Replace adapter_config.json and adapter_model.safetensors in a non-empty --peft directory." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _directory, _topKOnly, _noProjection, _prefix, _baseModel, _overwrite })
+        foreach (var option in new Option[] { _directory, _topKOnly, _noProjection, _prefix, _baseModel })
             command.Options.Add(option);
     }
 
     public bool Given(ParseResult result) => result.GetValue(_directory) != null;
 
-    public void Run(ParseResult result, TrainedRun trained, TextWriter output)
+    public void Run(ParseResult result, TrainedRun trained, bool overwrite, TextWriter output)
     {
         if (result.GetValue(_directory) is not { } directory)
             return;
         var content = PeftRunExport.Content(trained.Artifacts.Manifest, trained.Values, result.GetValue(_baseModel), result.GetValue(_prefix)!);
         var options = new PeftExportOptions { TopKOnly = result.GetValue(_topKOnly), SaveProjection = !result.GetValue(_noProjection) };
-        PeftExporter.Write(directory, content, options, result.GetValue(_overwrite));
+        PeftExporter.Write(directory, content, options, overwrite);
         output.WriteLine($"PEFT adapter: {directory} ({PeftForms.ForMethod(content.Method.Name).PeftType}, {content.Plan.Targets.Count} targets)");
     }
 }

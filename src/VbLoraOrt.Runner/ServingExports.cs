@@ -5,7 +5,7 @@ namespace VbLoraOrt.Runner;
 /// <summary>The serving half of <c>vblora-run export</c>: <c>--serving DIR</c> and <c>--onnx-adapter FILE</c>.</summary>
 static class ServingExports
 {
-    public static void Write(TrainedRun trained, string? servingDir, string? onnxAdapterPath, TextWriter output)
+    public static void Write(TrainedRun trained, string? servingDir, string? onnxAdapterPath, bool overwrite, TextWriter output)
     {
         if (servingDir != null)
         {
@@ -14,7 +14,7 @@ static class ServingExports
         }
         if (onnxAdapterPath != null)
         {
-            long bytes = trained.ExportOnnxAdapter(onnxAdapterPath);
+            long bytes = trained.ExportOnnxAdapter(onnxAdapterPath, overwrite);
             output.WriteLine($"onnx adapter: {onnxAdapterPath} ({bytes:N0} bytes)");
         }
     }

@@ -1,7 +1,3 @@
-using VbLoraOrt.Adapters.Methods.Lora;
-using VbLoraOrt.Adapters.Methods.UniLora;
-using VbLoraOrt.Adapters.Methods.VbLora;
-using VbLoraOrt.Adapters.Methods.Vera;
 using VbLoraOrt.Adapters.Registry;
 
 namespace VbLoraOrt.Adapters.Interchange;
@@ -10,7 +6,7 @@ namespace VbLoraOrt.Adapters.Interchange;
 public static class PeftForms
 {
     /// <summary>Every form, in the registry's order.</summary>
-    public static IReadOnlyList<IPeftForm> All { get; } = [new VbLoraPeftForm(), new UniLoraPeftForm(), new LoraPeftForm(), new VeraPeftForm()];
+    public static IReadOnlyList<IPeftForm> All => AdapterMethods.PeftForms;
 
     /// <summary>The form of registry method <paramref name="method"/>.</summary>
     /// <exception cref="InvalidOperationException">The method has no PEFT form (a build error the tests catch).</exception>

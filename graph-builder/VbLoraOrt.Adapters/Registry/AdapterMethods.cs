@@ -27,6 +27,9 @@ public static class AdapterMethods
     /// <summary>PEFT's <c>adapter_config.json</c> layouts this build reads and writes: every registered method's.</summary>
     public static IReadOnlyList<PeftLayout> PeftLayouts { get; } = [VbLoraPeft.Layout, UniLoraPeft.Layout, LoraPeft.Layout, VeraPeft.Layout];
 
+    /// <summary>How each registered method reads and writes PEFT directories, in the registry's order (looked up through <see cref="Interchange.PeftForms"/>).</summary>
+    public static IReadOnlyList<Interchange.IPeftForm> PeftForms { get; } = [new VbLoraPeftForm(), new UniLoraPeftForm(), new LoraPeftForm(), new VeraPeftForm()];
+
     /// <summary>The method <c>prepare</c> and the demo use when none is named.</summary>
     public static AdapterMethodDescriptor Default => All[0];
 

@@ -67,9 +67,12 @@ public sealed class TrainedRun
         ServingExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, directory);
 
     /// <summary>Writes the adapter (with its head) as ONNX Runtime's <c>.onnx_adapter</c> for the serving model; returns its size in bytes.</summary>
-    public long ExportOnnxAdapter(string path)
+    /// <exception cref="VbLoraOrt.Onnx.UsageException">A file is at <paramref name="path"/> and <paramref name="overwrite"/> is false.</exception>
+    public long ExportOnnxAdapter(string path, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (File.Exists(path) && !overwrite)
+            throw new VbLoraOrt.Onnx.UsageException($"{path}: exists; choose another path for the adapter, or pass --overwrite to replace it.");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         return ServingAdapter.Write(path, ServingAdapter.Create(Artifacts.Manifest, Values));
     }

@@ -76,6 +76,24 @@ public sealed class RunFolderSafetyTests
     }
 
     [TestMethod]
+    public void ExportOnnxAdapter_OverAnExistingFile_IsRefusedUnlessOverwrite()
+    {
+        string run = Path.Combine(PreparedArtifacts.NewFolder("vblora-export-onnx"), "run");
+        Assert.AreEqual(ExitCodes.Ok, Train(run).Code);
+        string target = Path.Combine(PreparedArtifacts.NewFolder("vblora-export-onnx-out"), "user.onnx_adapter");
+        File.WriteAllText(target, "mine");
+        var error = new StringWriter();
+
+        int refused = RunnerCli.Run(["export", "--run", run, "--onnx-adapter", target], new StringWriter(), error);
+
+        Assert.AreEqual(ExitCodes.Usage, refused, error.ToString());
+        StringAssert.Contains(error.ToString(), "--overwrite");
+        Assert.AreEqual("mine", File.ReadAllText(target), "the user's file is untouched");
+        Assert.AreEqual(ExitCodes.Ok, RunnerCli.Run(["export", "--run", run, "--onnx-adapter", target, "--overwrite"], new StringWriter(), error), error.ToString());
+        Assert.AreNotEqual("mine", File.ReadAllText(target));
+    }
+
+    [TestMethod]
     public void Demo_WhenOutHoldsFilesTheDemoDidNotWrite_IsRefusedAndNothingChanges()
     {
         string dir = PreparedArtifacts.NewFolder("vblora-demo-foreign");

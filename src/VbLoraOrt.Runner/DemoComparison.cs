@@ -4,9 +4,10 @@ using System.Text;
 using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Cli;
 using VbLoraOrt.Onnx;
+using VbLoraOrt.Runner.Demo;
 using VbLoraOrt.Runtime.Runs;
 
-namespace VbLoraOrt.Runner.Demo;
+namespace VbLoraOrt.Runner;
 
 /// <summary>
 /// <c>vblora-run demo --compare</c>: every registered method on the demo task with the same data, split, steps, batch,
