@@ -15,11 +15,12 @@ static class MergeCommand
         var outPath = new Option<string>("--out") { Description = "Merged model to write.", Required = true };
         var pooling = new Option<Pooling?>("--pooling") { Description = "How a classifier head kept in modules_to_save reads the token states: cls (default) or mean." };
         var hiddenOutput = new Option<string>("--hidden-output") { Description = "Token-state output the head reads.", DefaultValueFactory = _ => "last_hidden_state" };
-        var command = new Command("merge", "Merge a PEFT adapter directory (LoRA, VB-LoRA, Uni-LoRA, VeRA) into an ONNX export.") { model, peft, outPath, pooling, hiddenOutput };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a model already at --out (else it is refused)." };
+        var command = new Command("merge", "Merge a PEFT adapter directory (LoRA, VB-LoRA, Uni-LoRA, VeRA) into an ONNX export.") { model, peft, outPath, pooling, hiddenOutput, overwrite };
         command.SetAction(result => CommandGuard.Run(GraphCli.Name, () =>
         {
             var adapter = PeftMerge.Run(result.GetValue(model)!, result.GetValue(peft)!, result.GetValue(outPath)!,
-                new PeftHeadOptions(result.GetValue(pooling) ?? Pooling.Cls, result.GetValue(hiddenOutput)!));
+                new PeftHeadOptions(result.GetValue(pooling) ?? Pooling.Cls, result.GetValue(hiddenOutput)!), result.GetValue(overwrite));
             string prefix = adapter.ModulePrefix.Length > 0 ? $" (PEFT module prefix '{adapter.ModulePrefix}')" : "";
             string head = adapter.Head is { } h ? $"; head '{h.Module}' {h.Hidden}→{h.Labels}" : "; no head";
             output.WriteLine($"merged {adapter.Config.PeftType} ({adapter.Plan.Targets.Count} targets{prefix}{head}) into {result.GetValue(outPath)}");

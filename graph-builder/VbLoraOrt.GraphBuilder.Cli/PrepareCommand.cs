@@ -22,17 +22,19 @@ static class PrepareCommand
         var labels = new Option<int>("--num-labels") { Description = "Classes (1 = regression with MSE).", DefaultValueFactory = _ => 2 };
         var pooling = new Option<Pooling?>("--pooling") { Description = "cls or mean (classify; default cls). Embed always pools the mean." };
         var vocab = new Option<string?>("--vocab") { Description = "WordPiece vocab.txt copied into the artifacts for the runner." };
-        var maxLength = new Option<int>("--max-length") { Description = "Default maximum sequence length for the runner.", DefaultValueFactory = _ => 128 };
+        var maxLength = new Option<int>("--max-length") { Description = "Maximum sequence length the runner trains and evaluates with (at most the model's positions).", DefaultValueFactory = _ => 128 };
+        var lowerCase = new Option<bool?>("--lowercase") { Description = "true or false: lower-case text before WordPiece (default: follow the vocabulary, cased when it has upper-case tokens)." };
         var hiddenOutput = new Option<string>("--hidden-output") { Description = "Token-state output the head reads.", DefaultValueFactory = _ => "last_hidden_state" };
         var noPruning = new Option<bool>("--no-position-pruning") { Description = "Compute every position even where the task reads one (CLS pooling); for comparisons." };
-        var outDir = new Option<string>("--out") { Description = "Artifact folder.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Artifact folder to create (or an empty one).", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the artifacts of an earlier prepare in --out (other files there are kept)." };
         var targets = new TargetOptions();
         var formats = new ArtifactFormatOptions();
 
         var command = new Command("prepare", "Inject the adapter, add the task head and loss, differentiate, and write training artifacts.");
         command.Options.Add(model);
         methods.AddTo(command);
-        foreach (var o in new Option[] { seed, task, labels, pooling, vocab, maxLength, hiddenOutput, noPruning, outDir })
+        foreach (var o in new Option[] { seed, task, labels, pooling, vocab, lowerCase, maxLength, hiddenOutput, noPruning, outDir, overwrite })
             command.Options.Add(o);
         targets.AddTo(command);
         formats.AddTo(command);
@@ -46,11 +48,13 @@ static class PrepareCommand
             {
                 ModelPath = result.GetValue(model)!,
                 OutputDirectory = result.GetValue(outDir)!,
+                Overwrite = result.GetValue(overwrite),
                 Method = adapter,
                 Targets = spec,
                 Task = new TaskOptions { Kind = result.GetValue(task), NumLabels = result.GetValue(labels), Pooling = result.GetValue(pooling) ?? Pooling.Cls },
                 VocabPath = result.GetValue(vocab),
                 MaxLength = result.GetValue(maxLength),
+                LowerCase = result.GetValue(lowerCase),
                 Seed = result.GetValue(seed),
                 HiddenStatesOutput = result.GetValue(hiddenOutput)!,
                 PrunePositions = !result.GetValue(noPruning),

@@ -78,9 +78,9 @@ static class DemoCommand
         }
 
         var trained = TrainedRun.Open(Path.Combine(outDir, DemoOutput.Run));
-        var adapter = trained.ExportAdapter(Path.Combine(outDir, DemoOutput.Adapter));
+        var adapter = trained.ExportAdapter(Path.Combine(outDir, DemoOutput.Adapter), overwrite: true); // the demo's own folder
         string merged = Path.Combine(outDir, DemoOutput.Merged, "spam-minilm.onnx");
-        trained.ExportMerged(merged);
+        trained.ExportMerged(merged, overwrite: true);
         var mergedEval = ModelEvaluation.WithMergedModel(merged, null, testFile, batchSize: 32, maxLength);
         output.WriteLine($"exported {adapter.Path} ({adapter.FileBytes:N0} bytes) and {merged}");
         output.WriteLine();
@@ -109,6 +109,7 @@ static class DemoCommand
         {
             ModelPath = model.ModelPath,
             OutputDirectory = artifacts,
+            Overwrite = true, // DemoOutput.Claim: the folder is the demo's own
             Method = demo.Method,
             Targets = TargetSpec.FromNames(["query", "value"]),
             Task = new TaskOptions { Kind = TaskKind.Classify, NumLabels = 2, Pooling = Pooling.Mean },

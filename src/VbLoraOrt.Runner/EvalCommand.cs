@@ -17,12 +17,13 @@ static class EvalCommand
         var artifacts = new Option<string?>("--artifacts") { Description = "Artifact folder (with --adapter)." };
         var adapter = new Option<string?>("--adapter") { Description = "A stored adapter file, evaluated through the artifacts' eval graph." };
         var model = new Option<string?>("--model") { Description = "A merged model." };
-        var vocab = new Option<string?>("--vocab") { Description = "Vocabulary of a merged model (default: vocab.txt beside it)." };
+        var vocab = new Option<string?>("--vocab") { Description = "Vocabulary of a merged model (default: the one exported beside it, which the model records)." };
+        var maxLength = new Option<int>("--max-length") { Description = "Tokens per example (default: the length the artifacts or merged model were prepared with)." };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Examples per batch." };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda." };
         var command = new Command("eval", "Metrics (loss, accuracy) of a trained adapter or merged model on a data file.")
         {
-            data, run, artifacts, adapter, model, vocab, batch, device,
+            data, run, artifacts, adapter, model, vocab, maxLength, batch, device,
         };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
@@ -30,17 +31,19 @@ static class EvalCommand
             string file = r.GetValue(data)!;
             EvalResult result;
             if (r.GetValue(model) is { } merged)
-                result = ModelEvaluation.WithMergedModel(merged, r.GetValue(vocab), file, r.GetValue(batch), device: devices);
+                result = ModelEvaluation.WithMergedModel(merged, r.GetValue(vocab), file, r.GetValue(batch), r.GetValue(maxLength), device: devices);
             else if (r.GetValue(run) is { } runDir)
             {
                 var trained = TrainedRun.Open(runDir);
-                result = ModelEvaluation.WithParameters(trained.Artifacts, trained.Values, trained.Task, file, r.GetValue(batch), device: devices);
+                result = ModelEvaluation.WithParameters(trained.Artifacts, trained.Values, trained.Task, file, r.GetValue(batch),
+                    r.GetValue(maxLength) > 0 ? r.GetValue(maxLength) : trained.MaxLength, device: devices);
             }
             else if (r.GetValue(adapter) is { } adapterPath)
             {
                 var folder = ArtifactFolder.Open(r.GetValue(artifacts) ?? throw new UsageException("--adapter needs --artifacts DIR"));
                 var stored = AdapterFile.Load(adapterPath);
-                result = ModelEvaluation.WithParameters(folder, stored.Parameters, stored.Task, file, r.GetValue(batch), device: devices);
+                AdapterCompatibility.Require(stored, folder.Manifest, folder.Directory);
+                result = ModelEvaluation.WithParameters(folder, stored.Parameters, stored.Task, file, r.GetValue(batch), r.GetValue(maxLength), device: devices);
             }
             else
                 throw new UsageException("give --run RUN, --artifacts DIR --adapter FILE, or --model MERGED.onnx");

@@ -18,7 +18,7 @@ static class ExportCommand
         var taskOnly = new Option<bool>("--task-output-only") { Description = "Merged model: keep only the task output and compute only what it reads (with CLS pooling the last layer runs at the first token only: faster than the base)." };
         var serving = new Option<string?>("--serving") { Description = "Write a serving folder: the base model taking any adapter of these artifacts per request (`vblora-run serve`)." };
         var onnxAdapter = new Option<string?>("--onnx-adapter") { Description = "Write the adapter with its head as ONNX Runtime's .onnx_adapter, for the serving model." };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace adapter_config.json and adapter_model.safetensors in a non-empty --peft directory, and an existing --onnx-adapter file." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace files this command would write that already exist: the --adapter, --merged and --onnx-adapter files, and adapter_config.json and adapter_model.safetensors in a non-empty --peft directory." };
         var peft = new PeftExportCliOptions();
         var command = new Command("export", "Export a trained adapter (KBs, per user), a PEFT adapter directory, a serving folder, or a merged model (zero inference overhead).") { run, ortCheckpoint, artifacts, adapter, merged, taskOnly, serving, onnxAdapter, overwrite };
         peft.AddTo(command);
@@ -31,13 +31,13 @@ static class ExportCommand
             var trained = ExportSource.Open(r.GetValue(run), r.GetValue(ortCheckpoint), r.GetValue(artifacts));
             if (adapterPath != null)
             {
-                var summary = trained.ExportAdapter(adapterPath);
+                var summary = trained.ExportAdapter(adapterPath, r.GetValue(overwrite));
                 output.WriteLine($"adapter: {summary.Path} ({summary.FileBytes:N0} bytes; {summary.StoredParameterCount:F0} stored adapter parameters + {summary.HeadParameterCount} head)");
             }
             peft.Run(r, trained, r.GetValue(overwrite), output);
             if (mergedPath != null)
             {
-                trained.ExportMerged(mergedPath, r.GetValue(taskOnly));
+                trained.ExportMerged(mergedPath, r.GetValue(taskOnly), r.GetValue(overwrite));
                 output.WriteLine($"merged model: {mergedPath}");
             }
             ServingExports.Write(trained, servingDir, onnxAdapterPath, r.GetValue(overwrite), output);

@@ -12,11 +12,12 @@ static class InferCommand
     {
         var model = new Option<string>("--model") { Description = "A merged model written by `vblora-run export --merged`.", Required = true };
         var text = new Option<string[]>("--text") { Description = "Text to classify or embed (repeatable).", Required = true, AllowMultipleArgumentsPerToken = false };
-        var vocab = new Option<string?>("--vocab") { Description = "Vocabulary (default: vocab.txt beside the model)." };
-        var command = new Command("infer", "Predict with a merged model: the class (with probability) or the embedding's first values.") { model, text, vocab };
+        var vocab = new Option<string?>("--vocab") { Description = "Vocabulary (default: the one exported beside the model, which the model records)." };
+        var maxLength = new Option<int>("--max-length") { Description = "Tokens per text (default: the length the model was trained with)." };
+        var command = new Command("infer", "Predict with a merged model: the class (with probability) or the embedding's first values.") { model, text, vocab, maxLength };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
-            foreach (var p in Predictor.Predict(r.GetValue(model)!, r.GetValue(vocab), r.GetValue(text)!))
+            foreach (var p in Predictor.Predict(r.GetValue(model)!, r.GetValue(vocab), r.GetValue(text)!, r.GetValue(maxLength)))
                 output.WriteLine(Describe(p));
             return ExitCodes.Ok;
         }, error));

@@ -11,6 +11,7 @@ using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
 using VbLoraOrt.GraphBuilder.OrtTraining;
 using VbLoraOrt.GraphBuilder.Tasks;
+using VbLoraOrt.GraphBuilder.Text;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.GraphBuilder.Artifacts;
@@ -22,22 +23,54 @@ namespace VbLoraOrt.GraphBuilder.Artifacts;
 /// </summary>
 public static class ArtifactBuilder
 {
-    /// <summary>Builds every artifact; returns the manifest written.</summary>
+    /// <summary>
+    /// Builds every artifact in a staging folder beside <see cref="PrepareOptions.OutputDirectory"/> and swaps them in
+    /// when all are written (DESIGN.md §8): a prepare that fails leaves the output folder as it was. A folder holding
+    /// files is refused unless <see cref="PrepareOptions.Overwrite"/>, which replaces only an earlier prepare's files.
+    /// Returns the manifest written.
+    /// </summary>
+    /// <exception cref="UsageException">The output folder holds files and overwriting was not asked for, or a file
+    /// there that an earlier prepare did not write has the name of an artifact.</exception>
     public static ArtifactManifest Prepare(PrepareOptions options, TextWriter? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Task.Validate();
+        using var staged = StagedDirectory.Begin(options.OutputDirectory, options.Overwrite, EarlierArtifacts);
+        var manifest = PrepareInto(options, staged.Path, log);
+        staged.Commit(last: ArtifactNames.Manifest);
+        return manifest;
+    }
+
+    // The files an earlier prepare wrote into a folder, as its manifest lists them (an unreadable manifest gives none:
+    // then only the manifest itself may be replaced, and any other artifact name already there is refused).
+    static IReadOnlyCollection<string> EarlierArtifacts(string folder)
+    {
+        string path = Path.Combine(folder, ArtifactNames.Manifest);
+        if (!File.Exists(path))
+            return [];
+        try
+        {
+            // a file one folder down (ort/…) makes that folder an entry of the earlier output as a whole
+            var files = ArtifactManifest.Load(path).Files?.Keys ?? [];
+            return [ArtifactNames.Manifest, .. files.Select(f => f.Split('/')[0]).Distinct(StringComparer.Ordinal)];
+        }
+        catch (BadInputException)
+        {
+            return [];
+        }
+    }
+
+    static ArtifactManifest PrepareInto(PrepareOptions target, string directory, TextWriter? log)
+    {
+        var options = target with { OutputDirectory = directory };
         var clock = Stopwatch.StartNew();
         void Log(string step) => log?.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F1}s] {step}");
 
-        Directory.CreateDirectory(options.OutputDirectory);
-        // The manifest is written last and is what makes a folder usable: remove an old one first, so a prepare that
-        // dies half-way over an existing folder leaves no manifest describing files that no longer match it.
-        File.Delete(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
         string sha = Hashing.Sha256File(options.ModelPath);
         OnnxModel stored = StoreBase(options);
         Log($"stored base model ({Path.GetFileName(options.ModelPath)}, sha256 {sha[..12]}…)");
 
+        var tokenizer = CheckTokenizer(options, stored);
         var modules = LinearModuleFinder.Find(stored);
         var targets = TargetSelector.Select(modules, options.Targets);
         int hidden = HiddenSize(stored, options.HiddenStatesOutput);
@@ -58,7 +91,7 @@ public static class ArtifactBuilder
             .Save(Path.Combine(options.OutputDirectory, ArtifactNames.OptimizerModel));
         Log("optimizer model written");
 
-        var manifest = Describe(options, sha, stored.Opset, hidden, training, targets, dataInputs);
+        var manifest = Describe(options, sha, stored.Opset, hidden, training, targets, dataInputs, tokenizer);
         WriteCheckpoint(options, manifest, training.InitialValues);
         if (options.VocabPath != null)
             AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), File.ReadAllBytes(options.VocabPath));
@@ -195,8 +228,25 @@ public static class ArtifactBuilder
         throw new BadInputException($"{model.SourcePath}: cannot tell the size of the last axis of '{output}' from the graph.");
     }
 
+    // The limits the model's embedding tables set, checked before anything is built: a maximum length past its positions
+    // or a vocabulary with more tokens than its token table would only fail inside ONNX Runtime (or read wrong rows).
+    // Lower-casing follows the vocabulary unless the user said otherwise.
+    static TokenizerInfo CheckTokenizer(PrepareOptions options, OnnxModel stored)
+    {
+        var limits = EmbeddingLimits.Of(stored);
+        if (limits.Positions is int positions && options.MaxLength > positions)
+            throw new UsageException($"--max-length {options.MaxLength} is beyond the {positions} positions {Path.GetFileName(options.ModelPath)} embeds; use at most {positions}.");
+        if (options.VocabPath == null)
+            return new TokenizerInfo("vocab.txt", options.LowerCase ?? true, options.MaxLength, limits.Positions);
+        var vocab = VocabularyFacts.Read(options.VocabPath);
+        if (limits.VocabularyRows is int rows && vocab.TokenCount > rows)
+            throw new BadInputException(
+                $"{options.VocabPath}: has {vocab.TokenCount} tokens but {Path.GetFileName(options.ModelPath)} embeds {rows}; ids past {rows - 1} would read no row. Pass the vocabulary the model was exported with (--vocab).");
+        return new TokenizerInfo("vocab.txt", options.LowerCase ?? !vocab.Cased, options.MaxLength, limits.Positions, vocab.Sha256);
+    }
+
     static ArtifactManifest Describe(PrepareOptions options, string sha, long opset, int hidden, TrainingGraph training,
-        IReadOnlyList<LinearModule> targets, IReadOnlyList<ValueInfoProto> dataInputs)
+        IReadOnlyList<LinearModule> targets, IReadOnlyList<ValueInfoProto> dataInputs, TokenizerInfo tokenizer)
     {
         long adapter = training.Plan.ParameterCount;
         long head = training.Trainables.Where(t => t.Group == ParameterGroups.Head).Sum(t => t.ElementCount);
@@ -211,7 +261,7 @@ public static class ArtifactBuilder
             DataInputs = dataInputs.Select(i => i.Name).ToList(),
             LabelInputs = training.LabelInputs,
             Task = new TaskInfo(options.Task.Kind, options.Task.NumLabels, options.Task.EffectivePooling, null),
-            Tokenizer = new TokenizerInfo("vocab.txt", LowerCase: true, options.MaxLength),
+            Tokenizer = tokenizer,
             Counts = new ParameterCounts(adapter + head, adapter, options.Method.StoredParameterCount(training.Plan), head),
             Seed = options.Seed,
         };

@@ -8,13 +8,16 @@ using VbLoraOrt.GraphBuilder.Tasks;
 namespace VbLoraOrt.GraphBuilder.Artifacts;
 
 /// <summary>What <see cref="ArtifactBuilder.Prepare"/> builds.</summary>
-public sealed class PrepareOptions
+public sealed record PrepareOptions
 {
     /// <summary>The exported base model.</summary>
     public required string ModelPath { get; init; }
 
-    /// <summary>Output folder (created; existing artifact files in it are replaced atomically).</summary>
+    /// <summary>Output folder: created, or an empty folder, or (with <see cref="Overwrite"/>) an earlier prepare's folder.</summary>
     public required string OutputDirectory { get; init; }
+
+    /// <summary>Replace the artifacts of an earlier prepare in <see cref="OutputDirectory"/> (other files are kept). Default false.</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>The adapter method, configured.</summary>
     public required IAdapterMethod Method { get; init; }
@@ -27,6 +30,12 @@ public sealed class PrepareOptions
 
     /// <summary>WordPiece vocabulary copied into the artifacts for the runner's tokenizer; optional.</summary>
     public string? VocabPath { get; init; }
+
+    /// <summary>
+    /// Lower-case and strip accents before WordPiece: null (default) follows the vocabulary (cased when it has upper-case
+    /// tokens, see <see cref="Text.VocabularyFacts"/>; uncased without one).
+    /// </summary>
+    public bool? LowerCase { get; init; }
 
     /// <summary>Default maximum sequence length recorded for the runner. Default 128.</summary>
     public int MaxLength { get; init; } = 128;

@@ -17,9 +17,13 @@ namespace VbLoraOrt.GraphBuilder.Merge;
 /// exactly the base's nodes: no adapter op is left, so inference costs what the base costs plus the head.
 /// <para>
 /// The model is saved with its tensors in one data file beside it, <c>&lt;model name without extension&gt;.&lt;content
-/// hash&gt;.data</c>, self-contained (no reference back into the artifact folder). The data file is written first, under
-/// a name of its own, then the model, each atomically; the previous export's data file is deleted last. A crash at any
-/// point leaves a usable pair: the previous one or the new one.
+/// hash&gt;.data</c>, self-contained (no reference back into the artifact folder), and its vocabulary as
+/// <c>&lt;model name&gt;.vocab.txt</c> (or, when a different file has that name, <c>&lt;model name&gt;.vocab.&lt;hash&gt;.txt</c>):
+/// names that never take over a file already there. The model records how it was trained to be used (task, class names,
+/// tokenizer settings, maximum length, the vocabulary's hash; DESIGN.md §8), and eval/infer read them. The data file and
+/// vocabulary are written first, then the model, each atomically; an existing model is replaced only when asked
+/// (<c>overwrite</c>), and then the previous export's data file is deleted last. A crash at any point leaves a usable
+/// pair: the previous one or the new one.
 /// </para>
 /// </summary>
 public static class MergedModelExporter
@@ -27,12 +31,39 @@ public static class MergedModelExporter
     /// <summary>Metadata key of the merged model's task (<see cref="TaskInfo"/> as JSON, with class names when known).</summary>
     public const string TaskMetadataKey = "vblora_ort.task";
 
+    /// <summary>Metadata key of the merged model's tokenizer settings (<see cref="TokenizerInfo"/> as JSON; the vocabulary
+    /// file is named relative to the model).</summary>
+    public const string TokenizerMetadataKey = "vblora_ort.tokenizer";
+
     /// <summary>The task recorded in a merged model, or null when it has none.</summary>
-    public static TaskInfo? ReadTask(OnnxModel merged)
+    /// <exception cref="BadInputException">The recorded task is not readable.</exception>
+    public static TaskInfo? ReadTask(OnnxModel merged) => ReadMetadata<TaskInfo>(merged, TaskMetadataKey);
+
+    /// <summary>The tokenizer settings recorded in a merged model, or null in models exported before they were recorded.</summary>
+    /// <exception cref="BadInputException">The recorded settings are not readable or name a file outside the model's folder.</exception>
+    public static TokenizerInfo? ReadTokenizer(OnnxModel merged)
+    {
+        var info = ReadMetadata<TokenizerInfo>(merged, TokenizerMetadataKey);
+        if (info != null && (string.IsNullOrEmpty(info.VocabFile) || Path.GetFileName(info.VocabFile) != info.VocabFile || info.MaxLength < 2))
+            throw new BadInputException($"{merged.SourcePath}: metadata '{TokenizerMetadataKey}' is damaged (vocabulary '{info.VocabFile}', maximum length {info.MaxLength}); export the model again.");
+        return info;
+    }
+
+    static T? ReadMetadata<T>(OnnxModel merged, string key) where T : class
     {
         ArgumentNullException.ThrowIfNull(merged);
-        string? json = merged.Proto.MetadataProps.FirstOrDefault(p => p.Key == TaskMetadataKey)?.Value;
-        return json == null ? null : System.Text.Json.JsonSerializer.Deserialize<TaskInfo>(json, ArtifactManifest.JsonOptions);
+        string? json = merged.Proto.MetadataProps.FirstOrDefault(p => p.Key == key)?.Value;
+        if (json == null)
+            return null;
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<T>(json, ArtifactManifest.JsonOptions)
+                ?? throw new BadInputException($"{merged.SourcePath}: metadata '{key}' is empty; export the model again.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new BadInputException($"{merged.SourcePath}: metadata '{key}' is not readable ({e.Message}); export the model again.", e);
+        }
     }
 
     /// <summary>Merges trained values (e.g. from the runner's last checkpoint) into the artifact folder's base model.</summary>
@@ -45,10 +76,12 @@ public static class MergedModelExporter
     /// the last layer then runs at the first position only (<see cref="PositionPruning"/>), an exact
     /// rewrite that makes inference faster than the base model's. Default false: the base graph, unchanged.
     /// </param>
+    /// <param name="overwrite">Replace a model already at <paramref name="outPath"/> (else it is refused).</param>
     /// <exception cref="BadInputException">The folder's base model is missing or does not match the targets.</exception>
     /// <exception cref="BadInputException">A head value is missing.</exception>
+    /// <exception cref="UsageException">A file is at <paramref name="outPath"/> and <paramref name="overwrite"/> is false.</exception>
     public static void Export(string artifactsDir, ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values, string outPath,
-        bool taskOutputOnly = false)
+        bool taskOutputOnly = false, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(artifactsDir);
         ArgumentNullException.ThrowIfNull(manifest);
@@ -56,15 +89,16 @@ public static class MergedModelExporter
         ArgumentNullException.ThrowIfNull(outPath);
         var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
         Export(LoadBase(artifactsDir, manifest.BaseModel), method, method.Plan(manifest.Targets), manifest.Task, manifest.BaseModel,
-            values, manifest.Identity, outPath, taskOutputOnly);
+            values, manifest.Identity, Vocabulary(artifactsDir, manifest), new Output(outPath, taskOutputOnly, overwrite));
     }
 
     /// <summary>Merges a shipped adapter file into the base model of an artifact folder prepared for the same base model.</summary>
     /// <param name="artifactsDir">A folder written by <c>vblora-graph prepare</c> from the adapter's base model.</param>
     /// <param name="adapter">The adapter, from <see cref="AdapterFile.Load"/>.</param>
     /// <param name="outPath">The merged model to write.</param>
+    /// <param name="overwrite">Replace a model already at <paramref name="outPath"/> (else it is refused).</param>
     /// <exception cref="BadInputException">The folder was prepared from another base model, or its base model does not match the targets.</exception>
-    public static void Export(string artifactsDir, StoredAdapter adapter, string outPath)
+    public static void Export(string artifactsDir, StoredAdapter adapter, string outPath, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(artifactsDir);
         ArgumentNullException.ThrowIfNull(adapter);
@@ -74,15 +108,16 @@ public static class MergedModelExporter
         AdapterMethods.PlanOf(manifest, manifestPath);
         manifest.VerifyFiles(artifactsDir);
         RequireSameBase(adapter, manifest.BaseModel.Sha256, $"the artifacts in {artifactsDir}");
-        Export(LoadBase(artifactsDir, manifest.BaseModel), adapter, outPath);
+        Export(LoadBase(artifactsDir, manifest.BaseModel), adapter, Vocabulary(artifactsDir, manifest), new Output(outPath, false, overwrite));
     }
 
     /// <summary>Merges a shipped adapter file into the exported model it was trained on (checked by SHA-256).</summary>
     /// <param name="baseModelPath">The original exported model, e.g. <c>model.onnx</c>.</param>
     /// <param name="adapter">The adapter, from <see cref="AdapterFile.Load"/>.</param>
     /// <param name="outPath">The merged model to write.</param>
+    /// <param name="overwrite">Replace a model already at <paramref name="outPath"/> (else it is refused).</param>
     /// <exception cref="BadInputException">The model is missing, is another model, or does not match the targets.</exception>
-    public static void ExportWithBaseModel(string baseModelPath, StoredAdapter adapter, string outPath)
+    public static void ExportWithBaseModel(string baseModelPath, StoredAdapter adapter, string outPath, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(baseModelPath);
         ArgumentNullException.ThrowIfNull(adapter);
@@ -90,19 +125,32 @@ public static class MergedModelExporter
         if (!File.Exists(baseModelPath))
             throw new BadInputException($"{baseModelPath}: base model not found.");
         RequireSameBase(adapter, Hashing.Sha256File(baseModelPath), baseModelPath);
-        Export(OnnxModel.Load(baseModelPath), adapter, outPath);
+        Export(OnnxModel.Load(baseModelPath), adapter, vocabulary: null, new Output(outPath, false, overwrite));
     }
 
-    static void Export(OnnxModel baseModel, StoredAdapter adapter, string outPath) =>
-        Export(baseModel, adapter.CreateMethod(), adapter.Plan, adapter.Task, adapter.BaseModel, adapter.Parameters, adapter.ArtifactsIdentity, outPath,
-            taskOutputOnly: false);
+    static void Export(OnnxModel baseModel, StoredAdapter adapter, SourceVocabulary? vocabulary, Output output) =>
+        Export(baseModel, adapter.CreateMethod(), adapter.Plan, adapter.Task, adapter.BaseModel, adapter.Parameters, adapter.ArtifactsIdentity,
+            vocabulary, output);
 
-    // The one path: fold the factors, append the head, save.
-    static void Export(OnnxModel baseModel, IAdapterMethod method, AdapterPlan plan, TaskInfo task, BaseModelInfo info,
-        IReadOnlyDictionary<string, float[]> values, string identity, string outPath, bool taskOutputOnly)
+    // Where the merged model goes and how.
+    readonly record struct Output(string Path, bool TaskOutputOnly, bool Overwrite);
+
+    // The vocabulary the model was trained with: the artifact folder's file and its settings.
+    sealed record SourceVocabulary(string Path, TokenizerInfo Settings);
+
+    static SourceVocabulary? Vocabulary(string artifactsDir, ArtifactManifest manifest)
     {
+        string path = System.IO.Path.Combine(artifactsDir, manifest.Tokenizer.VocabFile);
+        return File.Exists(path) ? new SourceVocabulary(path, manifest.Tokenizer) : null;
+    }
+
+    // Trained values through the method's factors, then the one path below.
+    static void Export(OnnxModel baseModel, IAdapterMethod method, AdapterPlan plan, TaskInfo task, BaseModelInfo info,
+        IReadOnlyDictionary<string, float[]> values, string identity, SourceVocabulary? vocabulary, Output output)
+    {
+        RequireWritable(output);
         var adapterValues = plan.Parameters.Where(p => values.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => values[p.Name]);
-        ExportFactors(baseModel, method.ComputeFactors(plan, adapterValues), method.Name, task, info, values, identity, outPath, taskOutputOnly);
+        ExportFactors(baseModel, method.ComputeFactors(plan, adapterValues), method.Name, task, info, values, identity, vocabulary, output);
     }
 
     /// <summary>
@@ -110,15 +158,33 @@ public static class MergedModelExporter
     /// (none when null) with its values from <paramref name="values"/>, and saves the result as every merged export is saved.
     /// </summary>
     /// <exception cref="BadInputException">A target does not match the model, the head cannot be attached, or a head value is missing.</exception>
+    /// <exception cref="UsageException">A file is at <paramref name="outPath"/> and <paramref name="overwrite"/> is false.</exception>
     public static void ExportFactors(OnnxModel baseModel, IReadOnlyList<LowRankFactors> factors, string methodName, TaskInfo? task, BaseModelInfo info,
-        IReadOnlyDictionary<string, float[]> values, string identity, string outPath, bool taskOutputOnly = false)
+        IReadOnlyDictionary<string, float[]> values, string identity, string outPath, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(factors);
+        var output = new Output(outPath, TaskOutputOnly: false, overwrite);
+        RequireWritable(output);
+        ExportFactors(baseModel, factors, methodName, task, info, values, identity, vocabulary: null, output);
+    }
+
+    // The one path: fold the factors, append the head, save.
+    static void ExportFactors(OnnxModel baseModel, IReadOnlyList<LowRankFactors> factors, string methodName, TaskInfo? task, BaseModelInfo info,
+        IReadOnlyDictionary<string, float[]> values, string identity, SourceVocabulary? vocabulary, Output output)
+    {
         OnnxModel merged = AdapterMerger.Merge(baseModel, factors);
         if (task != null)
-            AppendHead(merged, baseModel, task, info, values, taskOutputOnly);
-        Save(merged, methodName, identity, task, outPath);
+            AppendHead(merged, baseModel, task, info, values, output.TaskOutputOnly);
+        Save(merged, methodName, identity, task, vocabulary, output.Path);
+    }
+
+    static void RequireWritable(Output output)
+    {
+        if (Directory.Exists(output.Path))
+            throw new UsageException($"{output.Path}: is a folder; the merged model is a file path such as {System.IO.Path.Combine(output.Path, "merged.onnx")}.");
+        if (File.Exists(output.Path) && !output.Overwrite)
+            throw new UsageException($"{output.Path}: exists; choose another path for the merged model, or pass --overwrite to replace it.");
     }
 
     static void AppendHead(OnnxModel merged, OnnxModel baseModel, TaskInfo task, BaseModelInfo info, IReadOnlyDictionary<string, float[]> values,
@@ -132,17 +198,19 @@ public static class MergedModelExporter
             seed: 0, HeadValues(options, values));
         if (taskOutputOnly)
         {
-            var output = merged.Graph.Output.Single(o => o.Name == head.OutputName);
+            var taskOutput = merged.Graph.Output.Single(o => o.Name == head.OutputName);
             merged.Graph.Output.Clear();
-            merged.Graph.Output.Add(output);
+            merged.Graph.Output.Add(taskOutput);
             if (!PositionPruning.Apply(merged).Changed)
                 UnusedNodes.Remove(merged.Graph);
         }
     }
 
-    static void Save(OnnxModel merged, string methodName, string identity, TaskInfo? task, string outPath)
+    static void Save(OnnxModel merged, string methodName, string identity, TaskInfo? task, SourceVocabulary? vocabulary, string outPath)
     {
-        Describe(merged.Proto, methodName, identity, task);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(outPath))!);
+        var tokenizer = vocabulary == null ? null : MergedVocabulary.Place(vocabulary.Path, vocabulary.Settings, outPath);
+        Describe(merged.Proto, methodName, identity, task, tokenizer);
         var replaced = DataFilesOf(outPath);
         merged.Save(outPath, new ExternalDataOptions
         {
@@ -205,7 +273,7 @@ public static class MergedModelExporter
     }
 
     // Provenance for people and tools reading the merged model.
-    static void Describe(ModelProto model, string method, string identity, TaskInfo? task)
+    static void Describe(ModelProto model, string method, string identity, TaskInfo? task, TokenizerInfo? tokenizer)
     {
         void Set(string key, string value)
         {
@@ -219,5 +287,7 @@ public static class MergedModelExporter
         Set("vblora_ort.artifacts_identity", identity);
         if (task != null)
             Set(TaskMetadataKey, System.Text.Json.JsonSerializer.Serialize(task, ArtifactManifest.JsonOptions));
+        if (tokenizer != null)
+            Set(TokenizerMetadataKey, System.Text.Json.JsonSerializer.Serialize(tokenizer, ArtifactManifest.JsonOptions));
     }
 }

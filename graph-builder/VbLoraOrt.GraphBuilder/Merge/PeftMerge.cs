@@ -22,7 +22,8 @@ public static class PeftMerge
     /// <summary>Reads <paramref name="peftDirectory"/> against <paramref name="modelPath"/> and writes the merged model.</summary>
     /// <returns>The adapter as read.</returns>
     /// <exception cref="BadInputException">The model or the directory is missing or does not fit (the message names the file, field, key or module).</exception>
-    public static PeftAdapter Run(string modelPath, string peftDirectory, string outPath, PeftHeadOptions headOptions)
+    /// <exception cref="UsageException">A file is at <paramref name="outPath"/> and <paramref name="overwrite"/> is false.</exception>
+    public static PeftAdapter Run(string modelPath, string peftDirectory, string outPath, PeftHeadOptions headOptions, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(headOptions);
         if (!File.Exists(modelPath))
@@ -46,7 +47,7 @@ public static class PeftMerge
         var info = new BaseModelInfo(Path.GetFileName(modelPath), Hashing.Sha256File(modelPath), model.Opset, headOptions.HiddenStatesOutput, hidden,
             headOptions.AttentionMaskInput);
         string identity = "peft:" + Hashing.Sha256File(Path.Combine(peftDirectory, "adapter_model.safetensors"));
-        MergedModelExporter.ExportFactors(model, adapter.Adapter.Factors, adapter.Adapter.Method.Name, task, info, values, identity, outPath);
+        MergedModelExporter.ExportFactors(model, adapter.Adapter.Factors, adapter.Adapter.Method.Name, task, info, values, identity, outPath, overwrite);
         return adapter;
     }
 }

@@ -142,6 +142,8 @@ public sealed record ArtifactManifest
             return "has an incomplete baseModel entry";
         if (Task.NumLabels < 1 || Tokenizer.MaxLength < 2)
             return $"has {Task.NumLabels} labels and maximum length {Tokenizer.MaxLength}; labels must be ≥ 1 and the length ≥ 2";
+        if (Tokenizer.MaxPositions is int positions && Tokenizer.MaxLength > positions)
+            return $"has maximum length {Tokenizer.MaxLength} beyond the model's {positions} positions";
         if (DataInputs.Any(string.IsNullOrEmpty) || LabelInputs.Any(string.IsNullOrEmpty))
             return "has an empty input name";
         if (Targets.Any(t => t is null || string.IsNullOrEmpty(t.Path) || string.IsNullOrEmpty(t.NodeName) || string.IsNullOrEmpty(t.WeightName)
@@ -183,11 +185,30 @@ public sealed record BaseModelInfo(string FileName, string Sha256, long Opset, s
 /// <param name="LabelNames">Class names in id order, when the data used names.</param>
 public sealed record TaskInfo(TaskKind Kind, int NumLabels, Pooling Pooling, IReadOnlyList<string>? LabelNames);
 
-/// <summary>Tokenizer hints for the runner.</summary>
-/// <param name="VocabFile">Vocabulary file name inside the artifact folder.</param>
+/// <summary>How text becomes the model's input ids: what a model needs to be used as it was trained (DESIGN.md §8).</summary>
+/// <param name="VocabFile">Vocabulary file name inside the artifact folder (or beside a merged model).</param>
 /// <param name="LowerCase">Lower-case and strip accents (uncased BERT).</param>
-/// <param name="MaxLength">Default maximum sequence length.</param>
-public sealed record TokenizerInfo(string VocabFile, bool LowerCase, int MaxLength);
+/// <param name="MaxLength">Maximum sequence length the model was prepared and trained with; the default of eval and infer.</param>
+/// <param name="MaxPositions">Positions the model embeds (its position table's rows), the limit of any maximum length;
+/// null when the graph does not show it (and in files written before it was recorded).</param>
+/// <param name="VocabSha256">SHA-256 of the vocabulary file; a different file beside the model is refused. Null when
+/// not recorded.</param>
+public sealed record TokenizerInfo(string VocabFile, bool LowerCase, int MaxLength, int? MaxPositions = null, string? VocabSha256 = null)
+{
+    /// <summary>
+    /// The maximum length to use: <paramref name="requested"/> when positive (checked against <see cref="MaxPositions"/>),
+    /// else <see cref="MaxLength"/>.
+    /// </summary>
+    /// <exception cref="UsageException">The requested length is beyond the positions the model embeds.</exception>
+    public int LengthFor(int requested, string option = "--max-length")
+    {
+        if (requested <= 0)
+            return MaxLength;
+        if (MaxPositions is int limit && requested > limit)
+            throw new UsageException($"{option} {requested} is beyond the {limit} positions the model embeds; use at most {limit}.");
+        return requested;
+    }
+}
 
 /// <summary>Parameter counts of the adapter (head excluded unless stated).</summary>
 /// <param name="Trainable">Elements trained (adapter + head).</param>

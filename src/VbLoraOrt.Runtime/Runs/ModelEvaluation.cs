@@ -1,6 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
 using VbLoraOrt.Contracts.Artifacts;
-using VbLoraOrt.GraphBuilder.Merge;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Data;
 using VbLoraOrt.Runtime.Sessions;
@@ -18,7 +17,7 @@ public static class ModelEvaluation
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(values);
         var tokenizer = folder.LoadTokenizer();
-        int length = maxLength > 0 ? maxLength : folder.Manifest.Tokenizer.MaxLength;
+        int length = folder.Manifest.Tokenizer.LengthFor(maxLength);
         var data = TrainingData.Load(dataFile, task, tokenizer, length, skipBadRows: false, task.LabelNames);
         using var sessions = DeviceSessions.Open(device);
         using var evaluator = Evaluator.ForArtifacts(sessions, folder);
@@ -42,26 +41,19 @@ public static class ModelEvaluation
         }
     }
 
-    /// <summary>Evaluates a merged model (its task and class names are read from its metadata).</summary>
-    public static EvalResult WithMergedModel(string modelPath, string? vocabPath, string dataFile, int batchSize, int maxLength = 128,
+    /// <summary>
+    /// Evaluates a merged model with the task, class names and tokenizer settings it records; <paramref name="maxLength"/>
+    /// &gt; 0 overrides its maximum length.
+    /// </summary>
+    public static EvalResult WithMergedModel(string modelPath, string? vocabPath, string dataFile, int batchSize, int maxLength = 0,
         bool keepOutputs = false, DeviceOptions? device = null)
     {
-        var (task, tokenizer) = OpenMerged(modelPath, vocabPath);
-        var data = TrainingData.Load(dataFile, task, tokenizer, maxLength, skipBadRows: false, task.LabelNames);
+        var merged = MergedModel.Open(modelPath, vocabPath);
+        int length = merged.Tokenizer.LengthFor(maxLength);
+        var data = TrainingData.Load(dataFile, merged.Task, merged.TextTokenizer, length, skipBadRows: false, merged.Task.LabelNames);
         using var sessions = DeviceSessions.Open(device);
-        using var evaluator = Evaluator.ForModel(sessions, modelPath, task);
-        return evaluator.Evaluate(data.Encoded, Batching(batchSize, maxLength), null, keepOutputs, tokenizer.PaddingTokenId);
-    }
-
-    /// <summary>The task recorded in a merged model and the tokenizer of its vocabulary (default: <c>vocab.txt</c> beside it).</summary>
-    public static (TaskInfo Task, BertTextTokenizer Tokenizer) OpenMerged(string modelPath, string? vocabPath)
-    {
-        var task = MergedModelExporter.ReadTask(OnnxModel.Load(modelPath))
-            ?? throw new BadInputException($"{modelPath}: not a merged model written by `vblora-run export --merged` (no task metadata).");
-        string vocab = vocabPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "vocab.txt");
-        if (!File.Exists(vocab))
-            throw new BadInputException($"{vocab}: vocabulary not found; pass --vocab.");
-        return (task, BertTextTokenizer.Load(vocab));
+        using var evaluator = Evaluator.ForModel(sessions, modelPath, merged.Task);
+        return evaluator.Evaluate(data.Encoded, Batching(batchSize, length), null, keepOutputs, merged.TextTokenizer.PaddingTokenId);
     }
 
     static BatchOptions Batching(int batchSize, int maxLength) => new() { BatchSize = batchSize, MaxLength = maxLength };

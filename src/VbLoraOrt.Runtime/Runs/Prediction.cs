@@ -14,12 +14,17 @@ public sealed record Prediction(string Text, string? Label, double? Probability,
 /// <summary><c>vblora-run infer</c>: runs a merged model on texts.</summary>
 public static class Predictor
 {
-    /// <summary>Predicts each of <paramref name="texts"/> with the merged model at <paramref name="modelPath"/>.</summary>
-    public static IReadOnlyList<Prediction> Predict(string modelPath, string? vocabPath, IReadOnlyList<string> texts, int maxLength = 128,
+    /// <summary>
+    /// Predicts each of <paramref name="texts"/> with the merged model at <paramref name="modelPath"/>, tokenized as the
+    /// model records; <paramref name="maxLength"/> &gt; 0 overrides its maximum length.
+    /// </summary>
+    public static IReadOnlyList<Prediction> Predict(string modelPath, string? vocabPath, IReadOnlyList<string> texts, int maxLength = 0,
         DeviceOptions? device = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var (task, tokenizer) = ModelEvaluation.OpenMerged(modelPath, vocabPath);
+        var merged = MergedModel.Open(modelPath, vocabPath);
+        var (task, tokenizer) = (merged.Task, merged.TextTokenizer);
+        maxLength = merged.Tokenizer.LengthFor(maxLength);
         // Placeholder labels let the shared batching code run; only the task output is read.
         var dataset = new TextDataset(texts.Select((t, i) => new TextExample(t, null, 0, $"text {i + 1}")).ToList(),
             task.NumLabels == 1 ? LabelKind.Regression : LabelKind.Class, null, Math.Max(1, task.NumLabels), 0, []);

@@ -10,9 +10,10 @@ namespace VbLoraOrt.Runtime.Runs;
 /// <summary>The outcome of a training run: its artifacts, trained values and class names — what export and eval read.</summary>
 public sealed class TrainedRun
 {
-    TrainedRun(ArtifactFolder artifacts, IReadOnlyDictionary<string, float[]> values, IReadOnlyList<string>? classNames)
+    TrainedRun(ArtifactFolder artifacts, IReadOnlyDictionary<string, float[]> values, IReadOnlyList<string>? classNames, int maxLength)
     {
         Artifacts = artifacts;
+        MaxLength = maxLength;
         Values = values;
         ClassNames = classNames;
     }
@@ -26,6 +27,9 @@ public sealed class TrainedRun
     /// <summary>Class names of the training data in id order, when it named its classes.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
 
+    /// <summary>The maximum length the run trained with (its <c>--max-length</c>, else the artifacts').</summary>
+    public int MaxLength { get; }
+
     /// <summary>The task with the run's class names.</summary>
     public TaskInfo Task => Artifacts.Manifest.Task with { LabelNames = ClassNames };
 
@@ -36,31 +40,33 @@ public sealed class TrainedRun
         var options = run.LoadOptions();
         var artifacts = ArtifactFolder.Open(options.Artifacts);
         var checkpoint = Checkpoint.Load(run.CheckpointPath, artifacts.Identity);
-        return new TrainedRun(artifacts, checkpoint.Tensors.ToDictionary(t => t.Name, t => t.Values, StringComparer.Ordinal), run.LoadClassNames());
+        return new TrainedRun(artifacts, checkpoint.Tensors.ToDictionary(t => t.Name, t => t.Values, StringComparer.Ordinal), run.LoadClassNames(),
+            artifacts.Manifest.Tokenizer.LengthFor(options.MaxLength));
     }
 
     /// <summary>The trained tensors <paramref name="values"/> of <paramref name="artifacts"/>, from outside a run folder.</summary>
-    internal static TrainedRun FromValues(ArtifactFolder artifacts, IReadOnlyDictionary<string, float[]> values) => new(artifacts, values, null);
+    internal static TrainedRun FromValues(ArtifactFolder artifacts, IReadOnlyDictionary<string, float[]> values) =>
+        new(artifacts, values, null, artifacts.Manifest.Tokenizer.MaxLength);
 
-    /// <summary>Writes the adapter in its stored form (DESIGN.md §2).</summary>
-    public AdapterFileSummary ExportAdapter(string path)
+    /// <summary>Writes the adapter in its stored form (DESIGN.md §2); an existing file is replaced only when <paramref name="overwrite"/>.</summary>
+    /// <exception cref="UsageException">A file is at <paramref name="path"/> and <paramref name="overwrite"/> is false.</exception>
+    public AdapterFileSummary ExportAdapter(string path, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (File.Exists(path) && !overwrite)
+            throw new UsageException($"{path}: exists; choose another path for the adapter, or pass --overwrite to replace it.");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!); // as the merged export does
         return AdapterFile.Save(path, Artifacts.Manifest with { Task = Task }, Values);
     }
 
     /// <summary>
-    /// Writes the merged model (adapter folded into the weights, head appended) and its vocabulary beside it;
-    /// <paramref name="taskOutputOnly"/>: only the task output, computing only what it reads.
+    /// Writes the merged model (adapter folded into the weights, head appended) with its vocabulary and the settings it
+    /// was trained with (<see cref="MergedModelExporter"/>); <paramref name="taskOutputOnly"/>: only the task output,
+    /// computing only what it reads.
     /// </summary>
-    public void ExportMerged(string path, bool taskOutputOnly = false)
-    {
-        MergedModelExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, Values, path, taskOutputOnly);
-        string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
-        if (!File.Exists(vocab))
-            VbLoraOrt.Onnx.AtomicFile.WriteAllBytes(vocab, File.ReadAllBytes(Artifacts.Vocab));
-    }
+    public void ExportMerged(string path, bool taskOutputOnly = false, bool overwrite = false) =>
+        MergedModelExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task, Tokenizer = Artifacts.Manifest.Tokenizer with { MaxLength = MaxLength } },
+            Values, path, taskOutputOnly, overwrite);
 
     /// <summary>Writes a serving folder: the base model taking any adapter of these artifacts per run (DESIGN.md §7.1).</summary>
     public ServingManifest ExportServing(string directory) =>

@@ -85,7 +85,7 @@ public static class TrainingRun
         ArgumentNullException.ThrowIfNull(observer);
         var manifest = folder.Manifest;
         var tokenizer = folder.LoadTokenizer();
-        int maxLength = options.MaxLength > 0 ? options.MaxLength : manifest.Tokenizer.MaxLength;
+        int maxLength = manifest.Tokenizer.LengthFor(options.MaxLength);
         var train = TrainingData.Load(options.TrainFile, manifest.Task, tokenizer, maxLength, options.SkipBadRows, classNames: null);
         var eval = options.EvalFile == null ? null
             : TrainingData.Load(options.EvalFile, manifest.Task, tokenizer, maxLength, options.SkipBadRows, train.ClassNames);

@@ -37,7 +37,7 @@ public sealed class PeftImportTests
 
     (OnnxModel Base, OnnxModel Merged, PeftAdapter Adapter) MergeTiny()
     {
-        string model = Path.Combine(_directory, "tiny.onnx"), merged = Path.Combine(_directory, "merged.onnx");
+        string model = Path.Combine(_directory, "tiny.onnx"), merged = Path.Combine(_directory, $"merged-{Guid.NewGuid():N}.onnx");
         TinyModels.TwoLayerMlp(In, Hid, Out).Save(model);
         var adapter = PeftMerge.Run(model, Peft, merged, new PeftHeadOptions());
         return (OnnxModel.Load(model), OnnxModel.Load(merged), adapter);
