@@ -21,8 +21,9 @@ static class TrainCommand
             string? resume = result.GetValue(o.Resume);
             if (resume != null && result.GetValue(o.FromOrtCheckpoint) != null)
                 throw new UsageException("--from-ort-checkpoint starts a new run; it cannot be combined with --resume");
+            var extension = resume != null ? o.ReadExtension(result, command) : null;
             var summary = ConsoleObserver.Run(output, observer => resume != null
-                ? TrainingRun.Resume(resume, observer, cancel)
+                ? TrainingRun.Resume(resume, observer, cancel, extension)
                 : result.GetValue(o.FromOrtCheckpoint) is { } ortCheckpoint
                     ? OrtCheckpointRuns.Start(o.Read(result), ortCheckpoint, observer, cancel, result.GetValue(o.Overwrite))
                     : TrainingRun.Start(o.Read(result), observer, cancel, result.GetValue(o.Overwrite)));
@@ -68,6 +69,22 @@ sealed class TrainOptionSet
         LearningRates.AddTo(command);
         foreach (Option option in new Option[] { WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })
             command.Options.Add(option);
+    }
+
+    /// <summary>
+    /// What <c>--resume</c> takes besides the run folder: a new total of steps or epochs. Every other option would
+    /// change the run it continues, so one given on the command line is refused rather than ignored.
+    /// </summary>
+    /// <exception cref="UsageException">An option other than --max-steps and --epochs was given.</exception>
+    public RunExtension? ReadExtension(ParseResult r, Command command)
+    {
+        var given = command.Options.Where(option => option != Resume && r.GetResult(option) is { Implicit: false }).ToList();
+        var refused = given.Where(option => option != MaxSteps && option != Epochs).Select(option => option.Name).ToList();
+        if (refused.Count > 0)
+            throw new UsageException(
+                $"{string.Join(", ", refused)}: a resumed run keeps the options it started with (its run.json); with --resume only --max-steps and --epochs " +
+                "(to train it further) are taken. Start a new run with --out to change the others.");
+        return given.Count == 0 ? null : new RunExtension(r.GetValue(MaxSteps), given.Contains(Epochs) ? r.GetValue(Epochs) : null);
     }
 
     public TrainOptions Read(ParseResult r) => new()

@@ -44,15 +44,39 @@ public sealed class RunFolder(string directory)
     /// <exception cref="UsageException">The folder holds a run and <paramref name="overwrite"/> is false.</exception>
     public void ClaimForNewRun(bool overwrite)
     {
-        var existing = RunLayout.All.Select(f => Path.Combine(Directory, f)).Where(File.Exists).ToList();
-        if (existing.Count == 0)
-            return;
-        if (!overwrite)
+        RequireClaimable(overwrite);
+        foreach (string file in RunFiles())
+            File.Delete(file);
+    }
+
+    /// <summary>Refuses, without changing anything, what <see cref="ClaimForNewRun"/> would refuse.</summary>
+    /// <exception cref="UsageException">The folder holds a run and <paramref name="overwrite"/> is false, or --out is a file.</exception>
+    public void RequireClaimable(bool overwrite)
+    {
+        if (File.Exists(Directory))
+            throw new UsageException($"{Directory}: is a file; --out names the run folder to create.");
+        var existing = RunFiles();
+        if (existing.Count > 0 && !overwrite)
             throw new UsageException(
                 $"{Directory} already holds a run ({string.Join(", ", existing.Select(Path.GetFileName))}); continue it with `vblora-run train --resume {Directory}`, " +
                 "choose another --out, or pass --overwrite to replace it.");
-        foreach (string file in existing)
+    }
+
+    List<string> RunFiles() => RunLayout.All.Select(f => Path.Combine(Directory, f)).Where(File.Exists).ToList();
+
+    /// <summary>
+    /// Deletes the folder this process created for a run that failed before saving any state: only when it holds
+    /// nothing but run files (anything else in it is left, and then so is the folder).
+    /// </summary>
+    internal void DeleteCreatedFolder()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+            return;
+        foreach (string file in RunFiles())
             File.Delete(file);
+        DeleteInterruptedWrites();
+        if (!System.IO.Directory.EnumerateFileSystemEntries(Directory).Any())
+            System.IO.Directory.Delete(Directory);
     }
 
     /// <summary>Writes <c>run.json</c> atomically.</summary>

@@ -101,6 +101,18 @@ public sealed record TrainOptions
             throw new UsageException($"{option} must be at least {minimum}, not {value}.");
     }
 
+    /// <summary>
+    /// A copy with the paths made absolute (against the current directory), as <c>run.json</c> stores them: the run's
+    /// later commands (<c>--resume</c>, <c>export --run</c>, <c>eval --run</c>) then work from any directory.
+    /// </summary>
+    public TrainOptions WithAbsolutePaths() => this with
+    {
+        Artifacts = Path.GetFullPath(Artifacts),
+        TrainFile = Path.GetFullPath(TrainFile),
+        EvalFile = EvalFile == null ? null : Path.GetFullPath(EvalFile),
+        Out = Path.GetFullPath(Out),
+    };
+
     /// <summary>A copy with <paramref name="rates"/> as the learning rates.</summary>
     public TrainOptions WithLearningRates(Dictionary<string, float> rates) => this with { LearningRates = rates };
 }

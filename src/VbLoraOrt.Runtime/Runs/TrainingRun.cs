@@ -37,18 +37,36 @@ public static class TrainingRun
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        options = options.WithAbsolutePaths();
         var folder = ArtifactFolder.Open(options.Artifacts);
         var resolved = options.WithLearningRates(ResolveLearningRates(folder, options.LearningRates));
         var start = startFrom?.Invoke(folder);
         var run = new RunFolder(resolved.Out);
-        run.ClaimForNewRun(overwrite);
-        run.SaveOptions(resolved);
-        start?.Save(run.CheckpointPath);
-        return Execute(resolved, folder, run, resume: start != null, observer, cancel);
+        run.RequireClaimable(overwrite);
+        bool created = !Directory.Exists(run.Directory);
+        try
+        {
+            // The folder is claimed (an earlier run's files replaced) only once the data, model and sessions are ready.
+            return Execute(resolved, folder, run, start ?? Initial(folder, resolved.HeadOnly), resumed: false, observer, cancel, claim: () =>
+            {
+                run.ClaimForNewRun(overwrite);
+                run.SaveOptions(resolved);
+                start?.Save(run.CheckpointPath);
+            });
+        }
+        catch when (created && !File.Exists(run.CheckpointPath))
+        {
+            run.DeleteCreatedFolder(); // a run that failed before saving any state leaves no folder behind
+            throw;
+        }
     }
 
-    /// <summary>Continues the run in <paramref name="runDirectory"/> from its last complete checkpoint.</summary>
-    public static TrainSummary Resume(string runDirectory, ITrainingObserver observer, CancellationToken cancel = default)
+    /// <summary>
+    /// Continues the run in <paramref name="runDirectory"/> from its last complete checkpoint; <paramref name="extension"/>
+    /// (<c>--max-steps</c>, <c>--epochs</c>) trains a finished run further, and is recorded in its <c>run.json</c>.
+    /// </summary>
+    /// <exception cref="UsageException">The extension does not go past the step the run is at.</exception>
+    public static TrainSummary Resume(string runDirectory, ITrainingObserver observer, CancellationToken cancel = default, RunExtension? extension = null)
     {
         var run = new RunFolder(runDirectory);
         var options = run.LoadOptions();
@@ -57,7 +75,16 @@ public static class TrainingRun
         // run.json files written before rates were resolved per artifacts list a rate for every group any method has.
         var groups = folder.Manifest.Trainables.Select(t => t.Group).ToHashSet(StringComparer.Ordinal);
         var own = options.LearningRates.Where(g => groups.Contains(g.Key)).ToDictionary(g => g.Key, g => g.Value, StringComparer.Ordinal);
-        return Execute(options.WithLearningRates(ResolveLearningRates(folder, own)), folder, run, resume: true, observer, cancel);
+        options = options.WithLearningRates(ResolveLearningRates(folder, own));
+        if (extension != null)
+            options = extension.ApplyTo(options);
+        // A run killed before its first checkpoint resumes from where it started: the artifacts' initial state.
+        var checkpoint = File.Exists(run.CheckpointPath) ? Checkpoint.Load(run.CheckpointPath, folder.Identity) : Initial(folder, options.HeadOnly);
+        return Execute(options, folder, run, checkpoint, resumed: true, observer, cancel, claim: () =>
+        {
+            if (extension != null)
+                run.SaveOptions(options);
+        }, extension);
     }
 
     /// <summary>
@@ -80,7 +107,9 @@ public static class TrainingRun
             StringComparer.Ordinal);
     }
 
-    static TrainSummary Execute(TrainOptions options, ArtifactFolder folder, RunFolder run, bool resume, ITrainingObserver observer, CancellationToken cancel)
+    // Loads the data and builds the sessions, then calls `claim` (which writes into the run folder) and trains.
+    static TrainSummary Execute(TrainOptions options, ArtifactFolder folder, RunFolder run, Checkpoint checkpoint, bool resumed,
+        ITrainingObserver observer, CancellationToken cancel, Action claim, RunExtension? extension = null)
     {
         ArgumentNullException.ThrowIfNull(observer);
         var manifest = folder.Manifest;
@@ -89,24 +118,24 @@ public static class TrainingRun
         var train = TrainingData.Load(options.TrainFile, manifest.Task, tokenizer, maxLength, options.SkipBadRows, classNames: null);
         var eval = options.EvalFile == null ? null
             : TrainingData.Load(options.EvalFile, manifest.Task, tokenizer, maxLength, options.SkipBadRows, train.ClassNames);
-        run.SaveClassNames(train.ClassNames);
         var batching = new BatchOptions { BatchSize = options.BatchSize, MaxLength = maxLength, Padding = options.Padding, Seed = options.Seed };
         int batchesPerEpoch = (train.Encoded.Count + options.BatchSize - 1) / options.BatchSize;
         long totalSteps = options.MaxSteps ?? (long)options.Epochs * batchesPerEpoch;
         int epochs = options.MaxSteps.HasValue ? int.MaxValue : options.Epochs;
+        extension?.RequireBeyond(checkpoint.Step, totalSteps);
 
-        // A run killed before its first checkpoint resumes from where it started: the artifacts' initial state.
-        string checkpointPath = resume && File.Exists(run.CheckpointPath) ? run.CheckpointPath : folder.InitialCheckpoint;
-        var checkpoint = checkpointPath == run.CheckpointPath
-            ? Checkpoint.Load(run.CheckpointPath, folder.Identity)
-            : Initial(folder, options.HeadOnly);
+        string checkpointPath = resumed && File.Exists(run.CheckpointPath) ? run.CheckpointPath : folder.InitialCheckpoint;
         using var device = DeviceSessions.Open(new DeviceOptions { Device = options.Device, IntraOpThreads = options.Threads });
         using var state = CreateState(device, manifest, checkpoint, checkpointPath);
         using var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
         using var evaluator = eval == null ? null : Evaluator.ForArtifacts(device, folder);
+        claim();
+        run.SaveClassNames(train.ClassNames);
         using var metrics = MetricsLog.Open(run.MetricsPath, checkpoint.Step);
         var schedule = new LearningRateSchedule(options.WarmupSteps, totalSteps);
         var rejections = new RejectionPolicy(options.OnNonFinite);
+        if (resumed && checkpoint.Step >= totalSteps)
+            observer.Message($"the run finished at step {checkpoint.Step}; give --max-steps or --epochs with --resume to train it further");
         observer.Started(new RunPlan(train.Encoded.Count, batchesPerEpoch, totalSteps, state.Step, train.SkippedRows));
 
         EvalResult? lastEval = null;
