@@ -53,6 +53,23 @@ public sealed class Checkpoint
     /// <summary>Trainables and moments, in the order they were given.</summary>
     public IReadOnlyList<NamedTensor> Tensors { get; }
 
+    /// <summary>
+    /// Refuses a state holding a non-finite value (DESIGN.md §8): training never produces one (non-finite steps are
+    /// rejected), so it is a damaged or foreign file, and resuming or exporting it would give NaN answers.
+    /// </summary>
+    /// <exception cref="CheckpointException">A tensor holds NaN or ±infinity; the message names it, the element and the file.</exception>
+    public Checkpoint RequireFinite(string displayName)
+    {
+        foreach (var tensor in Tensors)
+        {
+            int bad = Array.FindIndex(tensor.Values, v => !float.IsFinite(v));
+            if (bad >= 0)
+                throw new CheckpointException(displayName,
+                    $"tensor '{tensor.Name}' holds a non-finite value ({tensor.Values[bad]}) at element {bad}; resume from an earlier checkpoint or start the run again.");
+        }
+        return this;
+    }
+
     /// <summary>The tensor named <paramref name="name"/>, or null.</summary>
     public NamedTensor? Find(string name) => _byName.GetValueOrDefault(name);
 
@@ -90,7 +107,7 @@ public sealed class Checkpoint
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(displayName);
         byte[] bytes = ReadAll(stream, displayName);
-        var checkpoint = CheckpointFormat.Read(bytes, displayName);
+        var checkpoint = CheckpointFormat.Read(bytes, displayName).RequireFinite(displayName);
         if (expectedArtifactsId is not null && checkpoint.ArtifactsId != expectedArtifactsId)
             throw new CheckpointException(displayName,
                 $"belongs to artifacts '{checkpoint.ArtifactsId}', not to the artifacts in use '{expectedArtifactsId}'. " +

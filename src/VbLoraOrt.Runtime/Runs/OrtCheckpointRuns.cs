@@ -19,7 +19,7 @@ public static class OrtCheckpointRuns
         ArgumentNullException.ThrowIfNull(artifacts);
         if (!File.Exists(path))
             throw new VbLoraOrt.Onnx.BadInputException($"ONNX Runtime checkpoint '{path}' does not exist.");
-        return OrtCheckpointConversion.FromOrt(OrtCheckpointReader.Read(path), artifacts.Manifest, path, seed);
+        return OrtCheckpointConversion.FromOrt(OrtCheckpointReader.Read(path), artifacts.Manifest, path, seed).RequireFinite(path);
     }
 
     /// <summary>Starts a new run in <see cref="TrainOptions.Out"/> from the ONNX Runtime checkpoint's parameters, moments and step.</summary>

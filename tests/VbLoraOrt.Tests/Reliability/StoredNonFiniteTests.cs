@@ -8,7 +8,10 @@ using VbLoraOrt.Tests.Support;
 
 namespace VbLoraOrt.Tests.Reliability;
 
-/// <summary>A non-finite value anywhere in a stored adapter (VB-LoRA's bank and top-k weights, the head) is refused naming the tensor.</summary>
+/// <summary>
+/// A non-finite value anywhere in a stored adapter (VB-LoRA's bank and top-k weights, the head) or in a checkpoint (a
+/// parameter or a moment, with a valid checksum) is refused naming the tensor: resumed or exported, it would only give NaN.
+/// </summary>
 [TestClass]
 public sealed class StoredNonFiniteTests
 {
@@ -35,5 +38,33 @@ public sealed class StoredNonFiniteTests
 
         StringAssert.Contains(e.Message, target.Name);
         StringAssert.Contains(e.Message, "non-finite");
+    }
+
+    [TestMethod]
+    [DataRow(0)]
+    [DataRow(-1)]
+    public void Checkpoint_WhenATensorHoldsInfinityOrNaN_IsRefusedByResumeAndExportNamingIt(int which)
+    {
+        var folder = ArtifactFolder.Open(PreparedArtifacts.Classify);
+        string run = Path.Combine(PreparedArtifacts.NewFolder("vblora-nan-run"), "run");
+        var error = new StringWriter();
+        Assert.AreEqual(0, VbLoraOrt.Runner.RunnerCli.Run(["train", "--artifacts", PreparedArtifacts.Classify, "--train", PreparedArtifacts.SpamSample(4),
+            "--out", run, "--max-steps", "1", "--batch-size", "4"], new StringWriter(), error), error.ToString());
+        string path = Path.Combine(run, VbLoraOrt.Contracts.Runs.RunLayout.Checkpoint);
+        var saved = Checkpoint.Load(path, folder.Identity);
+        var damaged = saved.Tensors[which < 0 ? saved.Tensors.Count - 1 : which];
+        float[] values = (float[])damaged.Values.Clone();
+        values[values.Length / 2] = which < 0 ? float.NaN : float.PositiveInfinity;
+        new Checkpoint(saved.ArtifactsId, saved.Step, saved.Position,
+            saved.Tensors.Select(t => t == damaged ? new NamedTensor(t.Name, t.Shape, values) : t).ToList()).Save(path);
+
+        foreach (string[] command in new[] { new[] { "train", "--resume", run, "--max-steps", "2" }, ["export", "--run", run, "--adapter", Path.Combine(run, "a.safetensors")] })
+        {
+            var message = new StringWriter();
+            Assert.AreEqual(1, VbLoraOrt.Runner.RunnerCli.Run(command, new StringWriter(), message), message.ToString());
+            StringAssert.Contains(message.ToString(), $"'{damaged.Name}' holds a non-finite value");
+            StringAssert.Contains(message.ToString(), path);
+        }
+        Assert.IsFalse(File.Exists(Path.Combine(run, "a.safetensors")));
     }
 }
