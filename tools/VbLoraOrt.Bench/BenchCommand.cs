@@ -25,8 +25,9 @@ static class BenchCommand
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "BENCHMARKS.md", Description = "Markdown report to write." };
         var json = new Option<string>("--json") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "bench.json"), Description = "JSON results to write." };
         var work = new Option<string>("--work") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench"), Description = "Scratch folder (artifacts, profiles, merged model)." };
+        var compare = new Option<string?>("--compare-artifacts") { Description = "Mean-pooled artifacts (e.g. prepared by an earlier build) whose step is timed interleaved with ours." };
         var command = new RootCommand("vblora-bench: measure training step vs inference, token throughput, merged latency, prepare time and memory, adapter size.");
-        foreach (Option o in new Option[] { iterations, warmup, threads, batches, longBatches, report, json, work })
+        foreach (Option o in new Option[] { iterations, warmup, threads, batches, longBatches, report, json, work, compare })
             command.Options.Add(o);
         command.SetAction(r => CommandGuard.Run(Name, () =>
         {
@@ -44,6 +45,7 @@ static class BenchCommand
                 Threads = r.GetValue(threads),
                 ThroughputBatches = r.GetValue(batches),
                 LongThroughputBatches = r.GetValue(longBatches),
+                CompareArtifacts = r.GetValue(compare),
             }, output, cancel);
             string jsonPath = r.GetValue(json)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);

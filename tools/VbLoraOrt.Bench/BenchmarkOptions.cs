@@ -53,6 +53,12 @@ public sealed class BenchmarkOptions
     /// <summary>Profiled training steps (after one unprofiled-in-the-summary warm-up step). Default 3.</summary>
     public int ProfiledSteps { get; init; } = 3;
 
+    /// <summary>
+    /// An artifact folder (mean-pooled head, same base model and batch inputs) whose training step is timed in the same
+    /// interleaved iterations, e.g. one prepared by an earlier build: graph changes are compared side by side. Optional.
+    /// </summary>
+    public string? CompareArtifacts { get; init; }
+
     /// <summary>Throws naming the first invalid value.</summary>
     public void Validate()
     {
@@ -68,6 +74,8 @@ public sealed class BenchmarkOptions
         foreach (string file in new[] { ModelPath, VocabPath, TrainFile })
             if (!File.Exists(file))
                 throw new VbLoraOrt.Onnx.BadInputException($"{file}: not found.");
+        if (CompareArtifacts != null && !Directory.Exists(CompareArtifacts))
+            throw new VbLoraOrt.Onnx.UsageException($"--compare-artifacts {CompareArtifacts}: no such folder.");
     }
 }
 

@@ -8,8 +8,14 @@ namespace VbLoraOrt.Bench;
 /// <summary>Writes a <see cref="BenchmarkResult"/> as <c>BENCHMARKS.md</c> (tables and the machine) and as JSON, atomically.</summary>
 public static class BenchmarkReport
 {
-    /// <summary>Step / forward time at most this (issue target).</summary>
-    public const double StepOverForwardTarget = 2.0;
+    /// <summary>Step / forward time of the CLS-pooled step at most this (issue target).</summary>
+    public const double ClsStepOverForwardTarget = 1.80;
+
+    /// <summary>Step / forward time of the mean-pooled step at most this (issue target).</summary>
+    public const double MeanStepOverForwardTarget = 2.05;
+
+    /// <summary>Forward part of the training graph over the base forward (profiled kernel time) at most this.</summary>
+    public const double ForwardPartTarget = 1.05;
 
     /// <summary>Bucketed / fixed-padding real-token throughput at least this.</summary>
     public const double BucketingSpeedupTarget = 2.0;
@@ -42,9 +48,15 @@ public static class BenchmarkReport
         md.AppendLine("| measure | median | min | max | target |").AppendLine("|---|---:|---:|---:|---|");
         Row(md, "ORT forward, base model (ms)", r.ForwardMs, "F0", "reference");
         Row(md, "training step, CLS-pooled head: training + optimizer session (ms)", r.StepMs, "F0", "");
-        Row(md, "step / forward (per iteration), CLS-pooled head", r.StepOverForward, "F2", Check($"≤ {StepOverForwardTarget:F1}", r.StepOverForward.Median <= StepOverForwardTarget));
+        Row(md, "step / forward (per iteration), CLS-pooled head", r.StepOverForward, "F2", Check($"≤ {ClsStepOverForwardTarget:F2}", r.StepOverForward.Median <= ClsStepOverForwardTarget));
         Row(md, "training step, mean-pooled head (ms)", r.MeanPooled.StepMs, "F0", "every position read: nothing to prune");
-        Row(md, "step / forward (per iteration), mean-pooled head", r.MeanPooled.StepOverForward, "F2", Check($"≤ {StepOverForwardTarget:F1}", r.MeanPooled.StepOverForward.Median <= StepOverForwardTarget));
+        Row(md, "step / forward (per iteration), mean-pooled head", r.MeanPooled.StepOverForward, "F2", Check($"≤ {MeanStepOverForwardTarget:F2}", r.MeanPooled.StepOverForward.Median <= MeanStepOverForwardTarget));
+        if (r.Comparison is { } c)
+        {
+            Row(md, $"training step, compared artifacts `{c.Artifacts}` (ms)", c.StepMs, "F0", "");
+            Row(md, "step / forward (per iteration), compared artifacts", c.StepOverForward, "F2", "");
+            Row(md, "mean-pooled step / compared step (per iteration)", c.MeanOverCompared, "F3", "below 1: these graphs are faster");
+        }
         md.AppendLine(Invariant($"| counted GFLOP (MatMul/Gemm): forward / step CLS / step mean | {r.ForwardGflop:F1} / {r.StepGflop:F1} / {r.MeanPooled.StepGflop:F1} | | | frozen dW skipped: mean {r.MeanPooled.StepGflop / r.ForwardGflop:F2}×, CLS {r.StepGflop / r.ForwardGflop:F2}× forward |"));
         md.AppendLine(Invariant($"| achieved GFLOP/s: forward / step CLS / step mean (at median) | {r.ForwardGflop / (r.ForwardMs.Median / 1e3):F1} / {r.StepGflop / (r.StepMs.Median / 1e3):F1} / {r.MeanPooled.StepGflop / (r.MeanPooled.StepMs.Median / 1e3):F1} | | | |"));
         foreach (var t in new[] { r.Throughput, r.LongThroughput })
@@ -55,6 +67,7 @@ public static class BenchmarkReport
         Row(md, "merged-model inference (ms)", r.Merged.MergedMs, "F0", "");
         Row(md, Invariant($"merged / base latency (per iteration, {r.Merged.MergedOverBase.Count} iterations)"), r.Merged.MergedOverBase, "F3",
             Check($"1.00 ± {MergedTolerance:F2}", Math.Abs(r.Merged.MergedOverBase.Median - 1) <= MergedTolerance));
+        md.AppendLine(Invariant($"| forward part of the mean-pooled training graph / base forward, profiled kernel time ({r.Profile.ForwardPartMs:F0} / {r.Profile.BaseForwardMs:F0} ms) | {r.Profile.ForwardPartOverBase:F2} | | | {Check($"≤ {ForwardPartTarget:F2}", r.Profile.ForwardPartOverBase <= ForwardPartTarget)} |"));
         md.AppendLine(Invariant($"| `vblora-graph prepare` wall time (s), child process | {r.Prepare.WallMs / 1e3:F2} | | | {Check($"≤ {PrepareSecondsTarget:F0} s", r.Prepare.WallMs / 1e3 <= PrepareSecondsTarget)} |"));
         md.AppendLine(Invariant($"| peak RSS (MiB): prepare / `train` (3 steps at {s.BatchSize}×{s.SequenceLength}), child processes | {Mib(r.Prepare.PeakRssBytes)} / {Mib(r.Training.PeakRssBytes)} | | | |"));
         md.AppendLine();
@@ -66,7 +79,7 @@ public static class BenchmarkReport
         md.AppendLine();
 
         var p = r.Profile;
-        md.AppendLine(Invariant($"Where the step goes (ONNX Runtime profiler, {p.Steps} steps after one warm-up; {p.StepMs:F0} ms per profiled step, ") +
+        md.AppendLine(Invariant($"Where the mean-pooled step goes (ONNX Runtime profiler, {p.Steps} steps after one warm-up; {p.StepMs:F0} ms per profiled step, ") +
                                 Invariant($"backward nodes `grad/…` {p.BackwardShare:P0} of kernel time; op names after ORT's fusions):")).AppendLine();
         md.AppendLine("| op | nodes | ms / step | share of kernel time |").AppendLine("|---|---:|---:|---:|");
         foreach (var o in p.TopOps)

@@ -27,6 +27,9 @@ public sealed record BenchmarkResult
     /// <summary>The same step with a mean-pooled head, which reads every position (nothing to prune).</summary>
     public required PooledStepResult MeanPooled { get; init; }
 
+    /// <summary>The step of <see cref="BenchmarkOptions.CompareArtifacts"/>, timed in the same iterations; null without it.</summary>
+    public ComparedStepResult? Comparison { get; init; }
+
     /// <summary>Real-token throughput with length bucketing vs fixed padding, at the fixed batch's length.</summary>
     public required ThroughputResult Throughput { get; init; }
 
@@ -59,6 +62,13 @@ public sealed record BenchmarkSettings(string Model, string Adapter, int BatchSi
 /// <param name="StepGflop">Counted matrix-product GFLOP of the step.</param>
 public sealed record PooledStepResult(SampleSummary StepMs, SampleSummary StepOverForward, double StepGflop);
 
+/// <summary>The step of other artifacts (e.g. prepared by an earlier build), timed interleaved with the mean-pooled step.</summary>
+/// <param name="Artifacts">The compared artifact folder.</param>
+/// <param name="StepMs">Its step time, ms.</param>
+/// <param name="StepOverForward">Its step / forward time of the same iteration.</param>
+/// <param name="MeanOverCompared">Mean-pooled step / compared step of the same iteration (below 1: this build's graphs are faster).</param>
+public sealed record ComparedStepResult(string Artifacts, SampleSummary StepMs, SampleSummary StepOverForward, SampleSummary MeanOverCompared);
+
 /// <summary>Real (unpadded) tokens per second of training on one sample of the data, bucketed vs fixed padding.</summary>
 /// <param name="MaxLength">Truncation length, and the length every fixed-padding batch is padded to.</param>
 /// <param name="BucketedTokensPerSecond">Real tokens / step time with <c>--padding longest</c> (length-bucketed batches).</param>
@@ -89,7 +99,14 @@ public sealed record AdapterSize(string Method, double StoredParameters, long By
 /// <param name="StepMs">Mean profiled run time of the training session per step, ms (profiling adds overhead).</param>
 /// <param name="BackwardShare">Share of kernel time spent in backward (<c>grad/…</c>) nodes.</param>
 /// <param name="TopOps">Largest op types: kernel ms per step, node count, share of kernel time.</param>
-public sealed record StepProfileResult(int Steps, double StepMs, double BackwardShare, IReadOnlyList<ProfiledOp> TopOps);
+/// <param name="ForwardPartMs">Kernel time of the training graph's forward nodes (all but <c>grad/…</c>) per step, ms.</param>
+/// <param name="BaseForwardMs">Kernel time of the base model's forward per run, profiled interleaved with the steps, ms.</param>
+public sealed record StepProfileResult(int Steps, double StepMs, double BackwardShare, IReadOnlyList<ProfiledOp> TopOps,
+    double ForwardPartMs, double BaseForwardMs)
+{
+    /// <summary>Forward part of the training graph over the base model's forward (kernel times).</summary>
+    public double ForwardPartOverBase => ForwardPartMs / BaseForwardMs;
+}
 
 /// <summary>One op type's cost in the profiled step.</summary>
 public sealed record ProfiledOp(string OpType, int Nodes, double MsPerStep, double Share);

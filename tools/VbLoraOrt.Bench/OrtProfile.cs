@@ -12,12 +12,13 @@ public sealed class OrtProfile
     /// <summary>Prefix of the node names of the backward pass.</summary>
     public const string BackwardPrefix = "grad/";
 
-    OrtProfile(IReadOnlyList<OpTime> ops, double runMicroseconds, int runs, double backwardMicroseconds)
+    OrtProfile(IReadOnlyList<OpTime> ops, double runMicroseconds, int runs, double backwardMicroseconds, double forwardMicroseconds)
     {
         Ops = ops;
         RunMicroseconds = runMicroseconds;
         Runs = runs;
         BackwardMicroseconds = backwardMicroseconds;
+        ForwardMicroseconds = forwardMicroseconds;
     }
 
     /// <summary>Kernel time per op type, largest first.</summary>
@@ -35,16 +36,23 @@ public sealed class OrtProfile
     /// <summary>Kernel time of backward nodes (<see cref="BackwardPrefix"/>), µs.</summary>
     public double BackwardMicroseconds { get; }
 
+    /// <summary>
+    /// Kernel time of the other nodes of the sessions that ran backward nodes (the training graph's forward pass and
+    /// loss), µs; sessions without backward nodes (the optimizer) are not counted.
+    /// </summary>
+    public double ForwardMicroseconds { get; }
+
     /// <summary>Reads and merges profile files, skipping the first <paramref name="skipRuns"/> runs of each (warm-up).</summary>
     /// <exception cref="InvalidDataException">A file is not an ONNX Runtime profile.</exception>
     public static OrtProfile Read(IEnumerable<string> files, int skipRuns = 0)
     {
         ArgumentNullException.ThrowIfNull(files);
         var byOp = new Dictionary<string, (double Us, HashSet<string> Nodes)>(StringComparer.Ordinal);
-        double runUs = 0, backwardUs = 0;
+        double runUs = 0, backwardUs = 0, forwardUs = 0;
         int runs = 0;
         foreach (string file in files)
         {
+            double fileBackwardUs = 0, fileOtherUs = 0;
             using var document = JsonDocument.Parse(File.ReadAllBytes(file));
             if (document.RootElement.ValueKind != JsonValueKind.Array)
                 throw new InvalidDataException($"{file}: not an ONNX Runtime profile (expected a JSON array of trace events).");
@@ -70,12 +78,17 @@ public sealed class OrtProfile
                     entry.Nodes.Add(node);
                     byOp[op] = (entry.Us + us, entry.Nodes);
                     if (node.StartsWith(BackwardPrefix, StringComparison.Ordinal))
-                        backwardUs += us;
+                        fileBackwardUs += us;
+                    else
+                        fileOtherUs += us;
                 }
             }
+            backwardUs += fileBackwardUs;
+            if (fileBackwardUs > 0)
+                forwardUs += fileOtherUs;
         }
         var ops = byOp.Select(kv => new OpTime(kv.Key, kv.Value.Nodes.Count, kv.Value.Us)).OrderByDescending(o => o.Microseconds).ToList();
-        return new OrtProfile(ops, runUs, runs, backwardUs);
+        return new OrtProfile(ops, runUs, runs, backwardUs, forwardUs);
     }
 
     static string Category(JsonElement e) => e.TryGetProperty("cat", out var c) ? c.GetString() ?? "" : "";

@@ -30,7 +30,8 @@ namespace VbLoraOrt.Bench;
 /// Steps: (1) <c>vblora-graph prepare</c> and (2) a short <c>vblora-run train</c> as child processes (wall time, peak
 /// RSS); (3) adapter sizes; (4) matrix-product FLOPs of forward and step counted from the graphs; (5) forward vs step
 /// (CLS and mean pooling) on a fixed batch; (6) real-token throughput bucketed vs fixed padding, at the fixed length
-/// and at a long one; (7) merged vs base latency; (8) an ONNX Runtime profile of the step.
+/// and at a long one; (7) merged vs base latency; (8) an ONNX Runtime profile of the mean-pooled step and, alternating
+/// with it, of the base forward.
 /// </remarks>
 public static class TrainingBenchmark
 {
@@ -72,6 +73,7 @@ public static class TrainingBenchmark
 
         SampleSummary forwardMs, stepMs, ratio;
         PooledStepResult meanPooled;
+        ComparedStepResult? comparison = null;
         ThroughputResult throughput, longThroughput;
         MergedLatencyResult merged;
         using (var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads }))
@@ -83,22 +85,35 @@ public static class TrainingBenchmark
                 var settings = Settings(folder);
                 using (var meanState = TrainingState.Create(device, meanFolder.Manifest.Trainables, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity)))
                 using (var meanTrainer = Trainer.Create(meanState, meanFolder.TrainingModel, meanFolder.OptimizerModel))
+                using (var compared = options.CompareArtifacts is { } other ? ComparedTrainer.Open(device, other) : null)
                 {
                     var meanSettings = Settings(meanFolder);
-                    log.WriteLine($"forward vs step (CLS and mean pooling) at {options.BatchSize}×{options.SequenceLength}: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
-                    var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, baseModel.Run, () => Step(trainer, fixedBatch, settings), () => Step(meanTrainer, fixedBatch, meanSettings));
+                    log.WriteLine($"forward vs step (CLS and mean pooling{(compared != null ? ", and the compared artifacts' step" : "")}) at " +
+                                  $"{options.BatchSize}×{options.SequenceLength}: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
+                    Action[] actions = [baseModel.Run, () => Step(trainer, fixedBatch, settings), () => Step(meanTrainer, fixedBatch, meanSettings),
+                        .. compared != null ? [() => Step(compared.Trainer, fixedBatch, compared.Settings)] : Array.Empty<Action>()];
+                    var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, actions);
                     var (f, s, m) = (times[0], times[1], times[2]);
                     (forwardMs, stepMs, ratio) = (SampleSummary.Of(f).Scaled(1e3), SampleSummary.Of(s).Scaled(1e3), SampleSummary.Of(s.Zip(f, (x, y) => x / y)));
                     meanPooled = new PooledStepResult(SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(f, (x, y) => x / y)), meanStepGflop);
                     log.WriteLine($"  forward {forwardMs.Median:F0} ms, step {stepMs.Median:F0} ms, step/forward {ratio.Median:F2}; " +
                                   $"mean-pooled step {meanPooled.StepMs.Median:F0} ms, step/forward {meanPooled.StepOverForward.Median:F2}");
+                    if (compared != null)
+                    {
+                        var c = times[3];
+                        comparison = new ComparedStepResult(options.CompareArtifacts!, SampleSummary.Of(c).Scaled(1e3), SampleSummary.Of(c.Zip(f, (x, y) => x / y)),
+                            SampleSummary.Of(m.Zip(c, (x, y) => x / y)));
+                        log.WriteLine($"  compared step {comparison.StepMs.Median:F0} ms, step/forward {comparison.StepOverForward.Median:F2}; " +
+                                      $"mean-pooled / compared {comparison.MeanOverCompared.Median:F3}");
+                    }
                 }
                 throughput = Throughput(options, trainer, settings, folder, tokenizer, options.SequenceLength, options.ThroughputBatches, log, cancel);
                 longThroughput = Throughput(options, trainer, settings, folder, tokenizer, options.LongSequenceLength, options.LongThroughputBatches, log, cancel);
             }
             merged = MergedLatency(options, device, baseModel, folder, initial, fixedBatch, log, cancel);
         }
-        var profile = ProfileStep(options, folder, initial, fixedBatch, log);
+        // The mean-pooled step: its forward part does all of the base model's work (CLS pooling prunes the last layer).
+        var profile = ProfileStep(options, meanFolder, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity), fixedBatch, log);
         return new BenchmarkResult
         {
             Machine = machine,
@@ -106,7 +121,7 @@ public static class TrainingBenchmark
                 options.BatchSize, options.SequenceLength, options.Threads, options.WarmupIterations, options.Iterations,
                 Path.GetFileName(options.TrainFile)),
             ForwardMs = forwardMs, StepMs = stepMs, StepOverForward = ratio, ForwardGflop = forwardGflop, StepGflop = stepGflop,
-            MeanPooled = meanPooled, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile,
+            MeanPooled = meanPooled, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile,
         };
     }
 
@@ -136,7 +151,7 @@ public static class TrainingBenchmark
         new() { BatchSize = options.BatchSize, MaxLength = maxLength ?? options.SequenceLength, Padding = padding, Seed = 42 };
 
     // Every group at its default learning rate, as `train` would run it.
-    static Dictionary<string, GroupHyperparameters> Settings(ArtifactFolder folder) =>
+    internal static Dictionary<string, GroupHyperparameters> Settings(ArtifactFolder folder) =>
         TrainingRun.ResolveLearningRates(folder, new Dictionary<string, float>())
             .ToDictionary(g => g.Key, g => new GroupHyperparameters(g.Value, 0f));
 
@@ -255,30 +270,40 @@ public static class TrainingBenchmark
         return new AdapterSize(description, manifest.Counts.AdapterStored + manifest.Counts.Head, saved.FileBytes, Measured: true);
     }
 
+    // The step profiled, and the base model's forward profiled in the same iterations (a second device with its own
+    // trace prefix), so the training graph's forward part can be set against the forward it should match.
     static StepProfileResult ProfileStep(BenchmarkOptions options, ArtifactFolder folder, Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log)
     {
-        string directory = Path.Combine(options.WorkDirectory, "profile");
+        string directory = Path.Combine(options.WorkDirectory, "profile"), forwardDirectory = Path.Combine(directory, "forward");
         if (Directory.Exists(directory))
             Directory.Delete(directory, recursive: true);
-        Directory.CreateDirectory(directory);
-        log.WriteLine($"profiling {options.ProfiledSteps} training steps (ONNX Runtime profiler) …");
+        Directory.CreateDirectory(forwardDirectory);
+        log.WriteLine($"profiling {options.ProfiledSteps} training steps and base forwards, alternating (ONNX Runtime profiler) …");
         var settings = Settings(folder);
         using (var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads, ProfileFilePrefix = Path.Combine(directory, "step") }))
+        using (var forwardDevice = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads, ProfileFilePrefix = Path.Combine(forwardDirectory, "forward") }))
         using (var state = TrainingState.Create(device, folder.Manifest.Trainables, initial))
         using (var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel))
+        using (var forward = BoundForward.Open(forwardDevice, Path.Combine(folder.Directory, ArtifactNames.BaseModel), batch))
         {
             for (int i = 0; i < options.ProfiledSteps + 1; i++)
+            {
                 Step(trainer, batch, settings);
+                forward.Run();
+            }
         } // sessions write their traces when disposed
 
         var profile = OrtProfile.Read(Directory.GetFiles(directory, "*.json"), skipRuns: 1);
-        if (profile.Runs == 0 || profile.KernelMicroseconds <= 0)
+        var baseProfile = OrtProfile.Read(Directory.GetFiles(forwardDirectory, "*.json"), skipRuns: 1);
+        if (profile.Runs == 0 || profile.KernelMicroseconds <= 0 || baseProfile.Runs == 0)
             throw new InvalidOperationException($"{directory}: ONNX Runtime wrote no profiled runs; the step profile is missing.");
         int steps = options.ProfiledSteps;
         double kernel = profile.KernelMicroseconds;
         var top = profile.Ops.Take(10).Select(o => new ProfiledOp(o.OpType, o.Nodes, o.Microseconds / steps / 1e3, o.Microseconds / kernel)).ToList();
-        var result = new StepProfileResult(steps, profile.RunMicroseconds / steps / 1e3, profile.BackwardMicroseconds / kernel, top);
-        log.WriteLine($"  {result.StepMs:F0} ms per profiled step (training + optimizer runs), backward {result.BackwardShare:P0} of kernel time; top: " +
+        var result = new StepProfileResult(steps, profile.RunMicroseconds / steps / 1e3, profile.BackwardMicroseconds / kernel, top,
+            profile.ForwardMicroseconds / steps / 1e3, baseProfile.KernelMicroseconds / baseProfile.Runs / 1e3);
+        log.WriteLine($"  {result.StepMs:F0} ms per profiled step (training + optimizer runs), backward {result.BackwardShare:P0} of kernel time; " +
+                      $"forward part {result.ForwardPartMs:F0} ms vs base forward {result.BaseForwardMs:F0} ms (×{result.ForwardPartOverBase:F2}); top: " +
                       string.Join(", ", top.Take(5).Select(o => $"{o.OpType} {o.Share:P0}")));
         return result;
     }

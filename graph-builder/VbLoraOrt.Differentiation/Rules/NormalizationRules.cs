@@ -46,8 +46,10 @@ internal static class NormalizationRules
     }
 
     /// <summary>
-    /// y = x̂·scale + bias with x̂ = (x − μ)·r, r = 1/√(σ² + ε) over axes [axis, rank):
-    /// dx = r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂)) with ĝ = g·scale; dscale = Σ g·x̂; dbias = Σ g.
+    /// y = x̂·scale + bias with x̂ = d·r, d = x − μ, r = 1/√(σ² + ε) over axes [axis, rank); with ĝ = g·scale:
+    /// dx = r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂)) = r·(ĝ − mean ĝ) − r³·mean(ĝ·d)·d (one full-size pass fewer than with x̂);
+    /// dscale = Σ g·x̂; dbias = Σ g. μ and r are the node's <c>Mean</c> and <c>InvStdDev</c> outputs when it has them
+    /// (<see cref="Rewrites.StandardOpRewriter"/> adds them), otherwise recomputed from x.
     /// </summary>
     public static string?[] LayerNormalization(GradientContext c)
     {
@@ -60,13 +62,7 @@ internal static class NormalizationRules
             : null;
         if (axes == null)
             throw c.Fail($"the rank of '{x}' is unknown and axis {axis} is not negative; declare its shape in value_info");
-        float epsilon = Attr.GetFloat(c.Node, "epsilon", 1e-5f);
-
-        string mean = b.ReduceMean(x, axes, keepDims: true);
-        string centered = b.Sub(x, mean);
-        string variance = b.ReduceMean(b.Mul(centered, centered), axes, keepDims: true);
-        string inverseStd = b.Op("Reciprocal", [b.Op("Sqrt", [b.Add(variance, c.Scalar(epsilon))])]);
-        string normalized = b.Mul(centered, inverseStd);
+        var (centered, inverseStd) = Statistics(c, x, axes);
 
         var grads = c.NoGradients();
         var y = c.ShapeOf(c.Output(0));
@@ -74,14 +70,29 @@ internal static class NormalizationRules
         {
             string gHat = b.Mul(g, c.Input(1));
             string meanG = b.ReduceMean(gHat, axes, keepDims: true);
-            string meanGx = b.ReduceMean(b.Mul(gHat, normalized), axes, keepDims: true);
-            grads[0] = b.Mul(inverseStd, b.Sub(b.Sub(gHat, meanG), b.Mul(normalized, meanGx)));
+            string meanGd = b.ReduceMean(b.Mul(gHat, centered), axes, keepDims: true);
+            string cubed = b.Mul(b.Mul(inverseStd, inverseStd), b.Mul(inverseStd, meanGd)); // r³·mean(ĝ·d), one per row
+            grads[0] = b.Sub(b.Mul(b.Sub(gHat, meanG), inverseStd), b.Mul(centered, cubed));
         }
         if (c.Wants(1))
-            grads[1] = b.SumToShape(b.Mul(g, normalized), y, c.Input(1));
+            grads[1] = b.SumToShape(b.Mul(g, b.Mul(centered, inverseStd)), y, c.Input(1));
         if (c.Wants(2))
             grads[2] = b.SumToShape(g, y, c.Input(2));
         return grads;
+    }
+
+    // d = x − μ and r = 1/√(σ² + ε): from the node's Mean and InvStdDev outputs, or recomputed (also when those
+    // are stored in another type than x: they are float32 by default, stash_type 1, also for double x).
+    static (string Centered, string InverseStd) Statistics(GradientContext c, string x, long[] axes)
+    {
+        var b = c.B;
+        if (c.Node.Output.Count >= 3 && c.Output(1).Length > 0 && c.Output(2).Length > 0
+            && c.Facts(c.Output(1)).ElemType == c.ElemType(x) && c.Facts(c.Output(2)).ElemType == c.ElemType(x))
+            return (b.Sub(x, c.Output(1)), c.Output(2));
+        float epsilon = Attr.GetFloat(c.Node, "epsilon", 1e-5f);
+        string centered = b.Sub(x, b.ReduceMean(x, axes, keepDims: true));
+        string variance = b.ReduceMean(b.Mul(centered, centered), axes, keepDims: true);
+        return (centered, b.Op("Reciprocal", [b.Op("Sqrt", [b.Add(variance, c.Scalar(epsilon))])]));
     }
 
     static long[] Range(long from, long to) =>

@@ -7,6 +7,7 @@ using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Contracts.Checkpoints;
 using VbLoraOrt.Differentiation;
 using VbLoraOrt.Differentiation.Pruning;
+using VbLoraOrt.Differentiation.Rewrites;
 using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.GraphBuilder.Artifacts.Optimizer;
 using VbLoraOrt.GraphBuilder.OrtTraining;
@@ -81,6 +82,8 @@ public static class ArtifactBuilder
         SaveShared(training.Model, Path.Combine(options.OutputDirectory, ArtifactNames.TrainingModel));
         if (training.Pruning is { Changed: true } p)
             Log($"position pruning: {p.RowNodes} nodes computed at the pooled position only ({p.Slices} slices, {p.RemovedNodes} nodes removed)");
+        if (training.Rewrite is { } r)
+            Log(r.NotApplied ?? $"standard ops: {r.LayerNormalizations} LayerNorm subgraphs as LayerNormalization (opset {r.Opset})");
         Log($"training model: {training.Model.Graph.Node.Count} nodes ({training.BackwardNodes} backward)");
 
         var eval = BuildEvalModel(stored, options, targets, hidden, dataInputs);
@@ -104,7 +107,8 @@ public static class ArtifactBuilder
 
     sealed record TrainingGraph(
         OnnxModel Model, IReadOnlyList<TrainableTensor> Trainables, IReadOnlyDictionary<string, float[]> InitialValues,
-        IReadOnlyList<string> LabelInputs, AdapterPlan Plan, int BackwardNodes, PositionPruningResult? Pruning);
+        IReadOnlyList<string> LabelInputs, AdapterPlan Plan, int BackwardNodes, PositionPruningResult? Pruning,
+        StandardOpRewrite? Rewrite);
 
     // Step 1: the base model with its large tensors in the folder's weights file; everything built later
     // references that file instead of copying 90 MB three times.
@@ -119,7 +123,7 @@ public static class ArtifactBuilder
     static TrainingGraph BuildTrainingModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
         int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
     {
-        var (injected, head, trainables, pruning) = Forward(stored, options, targets, hidden);
+        var (injected, head, trainables, pruning, rewrite) = Forward(stored, options, targets, hidden, training: true);
         var model = injected.Model;
         var initial = new Dictionary<string, float[]>(options.Method.InitialValues(injected.Plan), StringComparer.Ordinal);
         foreach (var (name, values) in head.InitialValues)
@@ -127,6 +131,7 @@ public static class ArtifactBuilder
 
         int before = model.Graph.Node.Count;
         var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, trainables.Select(t => t.Name).ToList());
+        StandardOpRewriter.DropUnreadStatistics(model.Graph);
         var e = LossOutputFirst(model, head.LossName!);
         foreach (var t in trainables)
         {
@@ -135,7 +140,7 @@ public static class ArtifactBuilder
         }
         OrderInputs(model.Graph, dataInputs, head.LabelInputs, trainables);
         return new TrainingGraph(model, trainables, initial, head.LabelInputs.Select(l => l.Name).ToList(), injected.Plan,
-            model.Graph.Node.Count - before, pruning);
+            model.Graph.Node.Count - before, pruning, rewrite);
     }
 
     // Step 3: the same forward with the task output and the loss. Labels have a default (an initializer of the
@@ -143,7 +148,7 @@ public static class ArtifactBuilder
     static OnnxModel BuildEvalModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
         int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
     {
-        var (injected, head, trainables, _) = Forward(stored, options, targets, hidden);
+        var (injected, head, trainables, _, _) = Forward(stored, options, targets, hidden, training: false);
         var model = injected.Model;
         var keep = model.Graph.Output.Single(o => o.Name == head.OutputName);
         LossOutputFirst(model, head.LossName!);
@@ -155,8 +160,9 @@ public static class ArtifactBuilder
     }
 
     // The forward both graphs share: adapter with its parameters as inputs, then head and loss (head tensors as inputs).
-    static (InjectedModel Injected, TaskGraph Head, List<TrainableTensor> Trainables, PositionPruningResult? Pruning) Forward(OnnxModel stored, PrepareOptions options,
-        IReadOnlyList<LinearModule> targets, int hidden)
+    // The training graph's LayerNormalization nodes also output the statistics their backward reads.
+    static (InjectedModel Injected, TaskGraph Head, List<TrainableTensor> Trainables, PositionPruningResult? Pruning, StandardOpRewrite? Rewrite) Forward(
+        OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets, int hidden, bool training)
     {
         var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
         var head = TaskHead.Append(injected.Model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
@@ -169,7 +175,8 @@ public static class ArtifactBuilder
         graph.Output.Add(taskOutput);
         graph.Output.Add(ValueInfos.Float(head.LossName!));
         var pruning = options.PrunePositions ? PositionPruning.Apply(injected.Model) : null;
-        return (injected, head, injected.Plan.Parameters.Concat(head.Trainables).ToList(), pruning);
+        var rewrite = options.StandardOps ? StandardOpRewriter.Apply(injected.Model, statistics: training) : null;
+        return (injected, head, injected.Plan.Parameters.Concat(head.Trainables).ToList(), pruning, rewrite);
     }
 
     // Replaces the graph outputs by `loss` (an Identity of the loss value); returns the emitter for further outputs.

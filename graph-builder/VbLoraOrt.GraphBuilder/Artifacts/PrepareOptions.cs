@@ -59,6 +59,13 @@ public sealed record PrepareOptions
     /// </summary>
     public bool PrunePositions { get; init; } = true;
 
+    /// <summary>
+    /// Emit the training and eval graphs with the base model's decomposed LayerNorms as standard opset-17
+    /// <c>LayerNormalization</c> nodes (<see cref="VbLoraOrt.Differentiation.Rewrites.StandardOpRewriter"/>). The
+    /// same function, faster; off only to compare. Default true.
+    /// </summary>
+    public bool StandardOps { get; init; } = true;
+
     /// <summary>Attention-mask input of the base model. Default <c>attention_mask</c>.</summary>
     public string AttentionMaskInput { get; init; } = "attention_mask";
 }

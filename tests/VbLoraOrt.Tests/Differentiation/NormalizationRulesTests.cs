@@ -41,6 +41,18 @@ public sealed class NormalizationRulesTests
             .Node("LayerNormalization", ["x", "scale"], ["y"], Attr.Int("axis", 1)).Verify();
 
     [TestMethod]
+    public void LayerNormalization_WithStatisticsOutputs_ReadsThemAndMatchesCentralDifferences()
+    {
+        // float32: the saved Mean and InvStdDev are float (stash_type 1), so only a float graph reads them.
+        var backward = new GradientCheck(opset: 17, useDouble: false).Input("x", [2, 3, 4], ["batch", "seq", 4]).Input("scale", [4]).Input("bias", [4])
+            .Node("LayerNormalization", ["x", "scale", "bias"], ["y", "mean", "inv_std"], Attr.Int("axis", -1), Attr.Float("epsilon", 1e-5f))
+            .LossOf("y").Verify();
+
+        Assert.IsTrue(backward.Nodes.Any(n => n.Input.Contains("inv_std")), "the backward reads the saved InvStdDev");
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType is "Sqrt" or "ReduceMean" && n.Input.Contains("x")), "statistics are not recomputed");
+    }
+
+    [TestMethod]
     public void LayerNormAsExportedByTorch_MatchesCentralDifferences() =>
         // ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div / Mul / Add, as in the MiniLM export.
         new GradientCheck().Input("x", [2, 3, 4], ["batch", "seq", 4]).Input("gamma", [4]).Input("beta", [4])

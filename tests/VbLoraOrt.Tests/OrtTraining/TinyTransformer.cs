@@ -19,10 +19,14 @@ static class TinyTransformer
     public const int Vocab = 20, Hidden = 8, Heads = 2;
     const string Layer = "layer.0.attention";
 
-    /// <summary>Writes the model to <paramref name="path"/>.</summary>
-    public static void Write(string path)
+    /// <summary>
+    /// Writes the model to <paramref name="path"/>: at opset 17 with <c>LayerNormalization</c> nodes, or with
+    /// <paramref name="torchStyle"/> at opset 13 with each LayerNorm decomposed as torch exports it
+    /// (ReduceMean, Sub, Pow, ReduceMean, Add ε, Sqrt, Div, Mul γ, Add β).
+    /// </summary>
+    public static void Write(string path, bool torchStyle = false)
     {
-        var m = TinyModels.NewModel(17);
+        var m = TinyModels.NewModel(torchStyle ? 13 : 17);
         var g = m.Graph;
         g.Input.Add(ValueInfos.Tensor("input_ids", TensorProto.Types.DataType.Int64, "batch", "sequence"));
         g.Input.Add(ValueInfos.Tensor("attention_mask", TensorProto.Types.DataType.Int64, "batch", "sequence"));
@@ -32,6 +36,23 @@ static class TinyTransformer
             g.Initializer.Add(Tensors.Float(name, dims, TinyModels.Random((int)dims.Aggregate(1L, (a, d) => a * d), seed++, scale)));
         void Node(string op, string[] inputs, string output, params AttributeProto[] attrs) =>
             g.Node.Add(TinyModels.Node(op, inputs, [output], null, attrs));
+        void LayerNorm(string norm, string x, string y)
+        {
+            if (!torchStyle)
+            {
+                Node("LayerNormalization", [x, $"{norm}.weight", $"{norm}.bias"], y, Attr.Int("axis", -1), Attr.Float("epsilon", 1e-12f));
+                return;
+            }
+            Node("ReduceMean", [x], $"{norm}/mean", Attr.Ints("axes", -1));
+            Node("Sub", [x, $"{norm}/mean"], $"{norm}/centered");
+            Node("Pow", [$"{norm}/centered", "two"], $"{norm}/squared");
+            Node("ReduceMean", [$"{norm}/squared"], $"{norm}/variance", Attr.Ints("axes", -1));
+            Node("Add", [$"{norm}/variance", "epsilon"], $"{norm}/variance_eps");
+            Node("Sqrt", [$"{norm}/variance_eps"], $"{norm}/std");
+            Node("Div", [$"{norm}/centered", $"{norm}/std"], $"{norm}/normalized");
+            Node("Mul", [$"{norm}/normalized", $"{norm}.weight"], $"{norm}/scaled");
+            Node("Add", [$"{norm}/scaled", $"{norm}.bias"], y);
+        }
 
         Weight("embeddings.word_embeddings.weight", [Vocab, Hidden], 1f);
         foreach (string norm in new[] { "embeddings.LayerNorm", $"{Layer}.output.LayerNorm" })
@@ -45,10 +66,14 @@ static class TinyTransformer
         g.Initializer.Add(Tensors.Float("one", [], [1f]));
         g.Initializer.Add(Tensors.Float("masked_score", [], [-10000f]));
         g.Initializer.Add(Tensors.Float("sqrt_head_size", [], [MathF.Sqrt(Hidden / Heads)]));
+        if (torchStyle)
+        {
+            g.Initializer.Add(Tensors.Float("two", [], [2f]));
+            g.Initializer.Add(Tensors.Float("epsilon", [], [1e-12f]));
+        }
 
         Node("Gather", ["embeddings.word_embeddings.weight", "input_ids"], "embedded");
-        Node("LayerNormalization", ["embedded", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"], "x",
-            Attr.Int("axis", -1), Attr.Float("epsilon", 1e-12f));
+        LayerNorm("embeddings.LayerNorm", "embedded", "x");
         foreach (string p in new[] { "query", "key", "value" })
         {
             Weight($"{Layer}.self.{p}.weight", [Hidden, Hidden], 0.5f);
@@ -74,8 +99,7 @@ static class TinyTransformer
         Node("MatMul", ["context", $"{Layer}.output.dense.weight"], "dense_mm");
         Node("Add", ["dense_mm", $"{Layer}.output.dense.bias"], "dense");
         Node("Add", ["dense", "x"], "residual");
-        Node("LayerNormalization", ["residual", $"{Layer}.output.LayerNorm.weight", $"{Layer}.output.LayerNorm.bias"], "last_hidden_state",
-            Attr.Int("axis", -1), Attr.Float("epsilon", 1e-12f));
+        LayerNorm($"{Layer}.output.LayerNorm", "residual", "last_hidden_state");
         OnnxModel.FromProto(m).Save(path);
     }
 

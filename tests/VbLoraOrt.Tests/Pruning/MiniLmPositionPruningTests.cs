@@ -74,18 +74,6 @@ public sealed class MiniLmPositionPruningTests
         return results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
     }
 
-    static double RelativeError(float[] expected, float[] actual)
-    {
-        Assert.HasCount(expected.Length, actual);
-        double diff = 0, norm = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            diff = Math.Max(diff, Math.Abs(expected[i] - actual[i]));
-            norm = Math.Max(norm, Math.Abs(expected[i]));
-        }
-        return diff / Math.Max(norm, 1e-30);
-    }
-
     [TestMethod]
     public void TrainingGraph_Pruned_GivesTheSameLossAndGradients()
     {
@@ -97,7 +85,7 @@ public sealed class MiniLmPositionPruningTests
         {
             string grad = ArtifactNames.Grad(t.Name);
             Assert.IsTrue(whole[grad].Any(v => v != 0), $"{grad} is zero: the comparison would prove nothing");
-            Assert.IsLessThanOrEqualTo(1e-4, RelativeError(whole[grad], pruned[grad]), grad);
+            Assert.IsLessThanOrEqualTo(1e-4, OrtRunner.RelativeError(whole[grad], pruned[grad]), grad);
         }
     }
 
@@ -107,7 +95,7 @@ public sealed class MiniLmPositionPruningTests
         var whole = Run(_whole, ArtifactNames.EvalModel);
         var pruned = Run(_pruned, ArtifactNames.EvalModel);
 
-        Assert.IsLessThanOrEqualTo(1e-5, RelativeError(whole[ArtifactNames.Logits], pruned[ArtifactNames.Logits]));
+        Assert.IsLessThanOrEqualTo(1e-5, OrtRunner.RelativeError(whole[ArtifactNames.Logits], pruned[ArtifactNames.Logits]));
     }
 
     [TestMethod]

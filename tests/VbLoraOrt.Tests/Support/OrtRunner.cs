@@ -67,4 +67,17 @@ public static class OrtRunner
             max = Math.Max(max, Math.Abs(sa[i] - sb[i]));
         return max;
     }
+
+    /// <summary>max |expected − actual| / max |expected|: one number for a whole tensor, blind to where it is small.</summary>
+    public static double RelativeError(float[] expected, float[] actual)
+    {
+        Assert.HasCount(expected.Length, actual);
+        double diff = 0, norm = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            diff = Math.Max(diff, Math.Abs(expected[i] - actual[i]));
+            norm = Math.Max(norm, Math.Abs(expected[i]));
+        }
+        return diff / Math.Max(norm, 1e-30);
+    }
 }
