@@ -10,14 +10,15 @@ public static class GraphCli
     public const string Name = "vblora-graph";
 
     /// <summary>Runs <paramref name="args"/>; returns the process exit code (<see cref="ExitCodes"/>).</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
-    {
-        var root = new RootCommand("vblora-graph: prepares exported ONNX transformers for VB-LoRA-family fine-tuning.")
+    public static int Run(string[] args, TextWriter output, TextWriter error) =>
+        CliHost.Run(Name, CreateRoot(output, error), args, output, error);
+
+    /// <summary>The program's commands, writing to the given streams (also what tests enumerate the options of).</summary>
+    public static RootCommand CreateRoot(TextWriter output, TextWriter error) =>
+        new("vblora-graph: prepares exported ONNX transformers for VB-LoRA-family fine-tuning.")
         {
             InspectCommand.Create(output, error),
             PrepareCommand.Create(output, error),
             MergeCommand.Create(output, error),
         };
-        return CliHost.Run(Name, root, args, output, error);
-    }
 }

@@ -32,8 +32,11 @@ public sealed class StagedDirectory : IDisposable
     /// <param name="ownFiles">Names of the entries (files, or folders as a whole) of an earlier output in the target, e.g.
     /// read from its manifest.</param>
     /// <param name="option">The option that named the folder, for messages (e.g. <c>--out</c>).</param>
-    /// <exception cref="UsageException">The target holds files and <paramref name="overwrite"/> is false, or it is a file.</exception>
-    public static StagedDirectory Begin(string target, bool overwrite, Func<string, IReadOnlyCollection<string>> ownFiles, string option = "--out")
+    /// <param name="inputs">Files the command reads: none of them may be an entry that would be replaced.</param>
+    /// <exception cref="UsageException">The target holds files and <paramref name="overwrite"/> is false, it is a file, or
+    /// an input is among the entries an overwrite would replace.</exception>
+    public static StagedDirectory Begin(string target, bool overwrite, Func<string, IReadOnlyCollection<string>> ownFiles, string option = "--out",
+        IEnumerable<string>? inputs = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(ownFiles);
@@ -47,12 +50,25 @@ public sealed class StagedDirectory : IDisposable
                 throw new UsageException(
                     $"{target}: folder is not empty ({Describe(full)}); choose a new or empty {option}, or pass --overwrite to replace an earlier output of this command there (other files are kept).");
             replaceable.UnionWith(ownFiles(full));
+            RequireInputsKept(target, full, replaceable, inputs ?? [], option);
         }
         string parent = System.IO.Path.GetDirectoryName(full.TrimEnd(System.IO.Path.DirectorySeparatorChar)) ?? full;
         Directory.CreateDirectory(parent);
         string staging = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(full.TrimEnd(System.IO.Path.DirectorySeparatorChar))}.staging-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         return new StagedDirectory(full, staging, replaceable);
+    }
+
+    static void RequireInputsKept(string target, string full, HashSet<string> replaceable, IEnumerable<string> inputs, string option)
+    {
+        foreach (string input in inputs)
+        {
+            string relative = System.IO.Path.GetRelativePath(full, System.IO.Path.GetFullPath(input));
+            string entry = relative.Split(System.IO.Path.DirectorySeparatorChar)[0];
+            if (!relative.StartsWith("..", StringComparison.Ordinal) && replaceable.Contains(entry))
+                throw new UsageException(
+                    $"{input}: is an input of this command, and --overwrite would replace it in {target}; copy it out of the folder first, or choose another {option}.");
+        }
     }
 
     /// <summary>

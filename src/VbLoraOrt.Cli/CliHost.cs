@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 
 namespace VbLoraOrt.Cli;
 
@@ -10,14 +11,20 @@ public static class CliHost
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(error);
+        CommandLineConventions.Apply(root);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
             foreach (var e in parsed.Errors)
-                error.WriteLine($"{program}: {e.Message}");
+                error.WriteLine($"{program}: {CommandLineConventions.Describe(e)}");
             error.WriteLine($"Run `{program} --help` for usage.");
             return ExitCodes.Usage;
         }
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        if (parsed.Action is not HelpAction)
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        var help = new StringWriter();
+        int code = parsed.Invoke(new InvocationConfiguration { Output = help, Error = error });
+        output.Write(CommandLineConventions.LowerCaseDefaults(help.ToString(), root));
+        return code;
     }
 }

@@ -20,9 +20,9 @@ static class DemoCommand
 {
     public static Command Create(TextWriter output, TextWriter error, CancellationToken cancel)
     {
-        var steps = new Option<long>("--steps") { DefaultValueFactory = _ => 200, Description = "Training steps (200 = 2 epochs of the sample at batch 16)." };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "Examples per batch." };
-        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 128, Description = "Tokens per e-mail." };
+        var steps = new Option<long>("--steps") { DefaultValueFactory = _ => 200, Description = "Training steps (200 = 2 epochs of the sample at batch 16)." }.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "Examples per batch." }.AtLeast(1);
+        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 128, Description = "Tokens per e-mail." }.AtLeast(1);
         var baseline = new Option<bool>("--baseline") { Description = "Also train a head-only baseline (frozen encoder, same steps) and compare." };
         var compare = new Option<bool>("--compare") { Description = "Train every method (same steps, split and head) and write a markdown table (comparison.md) instead." };
         var data = new Option<string?>("--data") { Description = "Folder with train.jsonl and test.jsonl (default: the committed SpamAssassin sample)." };

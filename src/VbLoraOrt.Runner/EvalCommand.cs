@@ -18,8 +18,8 @@ static class EvalCommand
         var adapter = new Option<string?>("--adapter") { Description = "A stored adapter file, evaluated through the artifacts' eval graph." };
         var model = new Option<string?>("--model") { Description = "A merged model." };
         var vocab = new Option<string?>("--vocab") { Description = "Vocabulary of a merged model (default: the one exported beside it, which the model records)." };
-        var maxLength = new Option<int>("--max-length") { Description = "Tokens per example (default: the length the artifacts or merged model were prepared with)." };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Examples per batch." };
+        var maxLength = new Option<int>("--max-length") { Description = "Tokens per example (default: the length the artifacts or merged model were prepared with)." }.AtLeast(0);
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Examples per batch." }.AtLeast(1);
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda." };
         var command = new Command("eval", "Metrics (loss, accuracy) of a trained adapter or merged model on a data file.")
         {

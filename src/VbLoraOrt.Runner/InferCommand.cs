@@ -13,7 +13,7 @@ static class InferCommand
         var model = new Option<string>("--model") { Description = "A merged model written by `vblora-run export --merged`.", Required = true };
         var text = new Option<string[]>("--text") { Description = "Text to classify or embed (repeatable).", Required = true, AllowMultipleArgumentsPerToken = false };
         var vocab = new Option<string?>("--vocab") { Description = "Vocabulary (default: the one exported beside the model, which the model records)." };
-        var maxLength = new Option<int>("--max-length") { Description = "Tokens per text (default: the length the model was trained with)." };
+        var maxLength = new Option<int>("--max-length") { Description = "Tokens per text (default: the length the model was trained with)." }.AtLeast(0);
         var command = new Command("infer", "Predict with a merged model: the class (with probability) or the embedding's first values.") { model, text, vocab, maxLength };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {

@@ -10,9 +10,12 @@ public static class RunnerCli
     public const string Name = "vblora-run";
 
     /// <summary>Runs <paramref name="args"/>; returns the process exit code (<see cref="ExitCodes"/>).</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancel = default)
-    {
-        var root = new RootCommand("vblora-run: trains, evaluates and exports VB-LoRA adapters on ONNX Runtime.")
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancel = default) =>
+        CliHost.Run(Name, CreateRoot(output, error, cancel), args, output, error);
+
+    /// <summary>The program's commands, writing to the given streams (also what tests enumerate the options of).</summary>
+    public static RootCommand CreateRoot(TextWriter output, TextWriter error, CancellationToken cancel = default) =>
+        new("vblora-run: trains, evaluates and exports VB-LoRA adapters on ONNX Runtime.")
         {
             TrainCommand.Create(output, error, cancel),
             EvalCommand.Create(output, error),
@@ -21,6 +24,4 @@ public static class RunnerCli
             DemoCommand.Create(output, error, cancel),
             ServeCommand.Create(output, error, cancel),
         };
-        return CliHost.Run(Name, root, args, output, error);
-    }
 }

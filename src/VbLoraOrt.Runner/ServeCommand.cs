@@ -20,7 +20,7 @@ static class ServeCommand
         var input = new Option<string>("--input") { DefaultValueFactory = _ => "-", Description = "JSONL requests {\"adapter\": NAME, \"text\": TEXT[, \"id\": …]}; - reads standard input." };
         var outputPath = new Option<string>("--output") { DefaultValueFactory = _ => "-", Description = "JSONL results, one per request in order; - writes standard output. A file must not exist yet." };
         var maxLength = new Option<int?>("--max-length") { Description = "Tokens per text at most (default: the serving folder's)." };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "Consecutive requests for one adapter run together, up to this many." };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "Consecutive requests for one adapter run together, up to this many." }.AtLeast(1);
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda." };
         var command = new Command("serve", "Answer JSONL requests, each with its own adapter, from one serving model.")
             { model, adapters, input, outputPath, maxLength, batch, device };

@@ -39,10 +39,10 @@ static class TrainCommand
 /// <summary>The options of <c>train</c> (also used by <c>demo</c>) and their mapping to <see cref="TrainOptions"/>.</summary>
 sealed class TrainOptionSet
 {
-    public Option<string?> Artifacts { get; } = new("--artifacts") { Description = "Artifact folder written by `vblora-graph prepare`." };
-    public Option<string?> Train { get; } = new("--train") { Description = "Training data: JSONL, CSV or TSV (text[, text_pair], label; or anchor, positive)." };
+    public Option<string?> Artifacts { get; } = new("--artifacts") { Description = "Artifact folder written by `vblora-graph prepare`. Required unless --resume." };
+    public Option<string?> Train { get; } = new("--train") { Description = "Training data: JSONL, CSV or TSV (text[, text_pair], label; or anchor, positive). Required unless --resume." };
     public Option<string?> Eval { get; } = new("--eval") { Description = "Evaluation data, evaluated after every epoch." };
-    public Option<string?> Out { get; } = new("--out") { Description = "Run folder for checkpoints, metrics.jsonl and loss.png." };
+    public Option<string?> Out { get; } = new("--out") { Description = "Run folder for checkpoints, metrics.jsonl and loss.png. Required unless --resume." };
     public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace the run already in --out (its run.json, checkpoint, metrics, labels and loss curve; nothing else)." };
     public Option<string?> FromOrtCheckpoint { get; } = new("--from-ort-checkpoint") { Description = "Start from an ONNX Runtime training checkpoint of these artifacts (parameters, AdamW moments, step) instead of their initial state." };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its last complete checkpoint." };
@@ -51,8 +51,8 @@ sealed class TrainOptionSet
     public Option<int> BatchSize { get; } = new("--batch-size") { DefaultValueFactory = _ => 16, Description = "Examples per batch." };
     public Option<int> MaxLength { get; } = new("--max-length") { Description = "Maximum tokens per sequence (default: the artifacts')." };
     public LearningRateOptions LearningRates { get; } = new();
-    public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "Decoupled weight decay." };
-    public Option<long> Warmup { get; } = new("--warmup") { Description = "Linear warm-up steps (then linear decay to 0)." };
+    public Option<float> WeightDecay { get; } = new("--weight-decay") { DefaultValueFactory = _ => 0f, Description = "Decoupled weight decay." };
+    public Option<long> Warmup { get; } = new("--warmup") { DefaultValueFactory = _ => 0L, Description = "Linear warm-up steps (then linear decay to 0)." };
     public Option<int> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 42, Description = "Seed of the data order." };
     public Option<string> Device { get; } = new("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda." };
     public Option<int> Threads { get; } = new("--threads") { Description = "Intra-op threads (0: ONNX Runtime's default)." };

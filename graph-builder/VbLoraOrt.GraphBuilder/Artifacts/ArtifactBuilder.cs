@@ -36,7 +36,8 @@ public static class ArtifactBuilder
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Task.Validate();
-        using var staged = StagedDirectory.Begin(options.OutputDirectory, options.Overwrite, EarlierArtifacts);
+        using var staged = StagedDirectory.Begin(options.OutputDirectory, options.Overwrite, EarlierArtifacts,
+            inputs: [options.ModelPath, .. options.VocabPath is { } vocab ? [vocab] : Array.Empty<string>()]);
         var manifest = PrepareInto(options, staged.Path, log);
         staged.Commit(last: ArtifactNames.Manifest);
         return manifest;
@@ -241,6 +242,8 @@ public static class ArtifactBuilder
     static TokenizerInfo CheckTokenizer(PrepareOptions options, OnnxModel stored)
     {
         var limits = EmbeddingLimits.Of(stored);
+        if (options.MaxLength < 1)
+            throw new UsageException($"--max-length {options.MaxLength} must be at least 1.");
         if (limits.Positions is int positions && options.MaxLength > positions)
             throw new UsageException($"--max-length {options.MaxLength} is beyond the {positions} positions {Path.GetFileName(options.ModelPath)} embeds; use at most {positions}.");
         if (options.VocabPath == null)

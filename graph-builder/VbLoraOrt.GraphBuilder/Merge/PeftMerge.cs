@@ -22,12 +22,14 @@ public static class PeftMerge
     /// <summary>Reads <paramref name="peftDirectory"/> against <paramref name="modelPath"/> and writes the merged model.</summary>
     /// <returns>The adapter as read.</returns>
     /// <exception cref="BadInputException">The model or the directory is missing or does not fit (the message names the file, field, key or module).</exception>
-    /// <exception cref="UsageException">A file is at <paramref name="outPath"/> and <paramref name="overwrite"/> is false.</exception>
+    /// <exception cref="UsageException">A file is at <paramref name="outPath"/> and <paramref name="overwrite"/> is false, or
+    /// <paramref name="outPath"/> is one of the inputs.</exception>
     public static PeftAdapter Run(string modelPath, string peftDirectory, string outPath, PeftHeadOptions headOptions, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(headOptions);
         if (!File.Exists(modelPath))
             throw new BadInputException($"{modelPath}: model not found.");
+        OutputPaths.RequireWritableFile("--out", outPath, overwrite, [modelPath, .. Directory.Exists(peftDirectory) ? Directory.GetFiles(peftDirectory) : []]);
         var model = OnnxModel.Load(modelPath);
         var adapter = PeftImporter.Read(peftDirectory, LinearModuleFinder.Find(model), modelPath);
 

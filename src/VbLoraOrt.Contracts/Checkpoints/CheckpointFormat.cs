@@ -84,7 +84,7 @@ static class CheckpointFormat
         ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(file[12..]);
         long present = file.Length - HeaderBytes - ChecksumBytes;
         if (bodyLength > (ulong)present)
-            throw new CheckpointException(path, $"is truncated: the header promises {bodyLength} body bytes, the file holds {present}. The write was interrupted; use the previous checkpoint.");
+            throw new CheckpointException(path, $"is truncated: the header promises {bodyLength} body bytes, the file holds {present}. The file was cut short after it was written (an interrupted copy, a full disk); restore it from a copy, or start the run again.");
         if (bodyLength < (ulong)present)
             throw new CheckpointException(path, $"has {(ulong)present - bodyLength} unexpected bytes after the checksum; the file is corrupted.");
 

@@ -82,7 +82,7 @@ public static class DataFileReader
             foreach (RawRow row in source)
             {
                 if (rows.Count == options.MaxRows)
-                    throw new DataFileException(path, row.Line, $"more than {options.MaxRows} rows; split the file or raise the row limit");
+                    throw new DataFileException(path, row.Line, $"more than {options.MaxRows} rows, the most one file may hold; split the file");
                 rows.Add(row.Fields?.Values.Any(v => v.Text.Contains(InvalidByteMarker, StringComparison.Ordinal)) == true
                     ? row with { Fields = null, Problem = "text that is not valid UTF-8; save the file as UTF-8" }
                     : row);
@@ -180,7 +180,7 @@ public static class DataFileReader
 
         public void Add(int line, string problem)
         {
-            var error = new DataFileException(path, line, problem + (options.SkipBadRows ? "" : " (or skip bad rows)"));
+            var error = new DataFileException(path, line, problem + (options.SkipBadRows || options.SkipBadRowsOption is null ? "" : $" (or pass {options.SkipBadRowsOption} to skip such rows)"));
             if (!options.SkipBadRows)
                 throw error;
             Count++;

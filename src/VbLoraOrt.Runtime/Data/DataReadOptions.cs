@@ -6,6 +6,9 @@ public sealed class DataReadOptions
     /// <summary>Skip and count bad rows instead of throwing on the first one. Default false.</summary>
     public bool SkipBadRows { get; init; }
 
+    /// <summary>The command's option that skips bad rows, offered in a bad row's message; null when the command has none. Default none.</summary>
+    public string? SkipBadRowsOption { get; init; }
+
     /// <summary>Longest accepted row, in characters (a CSV row may span lines). Default 1,000,000.</summary>
     public int MaxRowChars { get; init; } = 1_000_000;
 

@@ -52,7 +52,7 @@ internal static class DelimitedRows
         if (line is null)
             return (null, null, true);
         if (tooLong)
-            return (null, $"row longer than {maxRowChars} characters; shorten it or raise the row limit", false);
+            return (null, $"row longer than {maxRowChars} characters, the longest a row may be; shorten it", false);
         return ([.. line.Split('\t')], null, false);
     }
 
@@ -99,7 +99,7 @@ internal static class DelimitedRows
         }
         fields.Add(field.ToString());
         return tooLong
-            ? (null, $"row longer than {maxRowChars} characters; shorten it or raise the row limit", false)
+            ? (null, $"row longer than {maxRowChars} characters, the longest a row may be; shorten it", false)
             : (fields, null, false);
     }
 

@@ -13,7 +13,7 @@ internal static class JsonLinesRows
         while (lines.ReadLine(out bool tooLong) is { } line)
         {
             if (tooLong)
-                yield return new RawRow(lines.LineNumber, null, $"row longer than {maxRowChars} characters; shorten it or raise the row limit");
+                yield return new RawRow(lines.LineNumber, null, $"row longer than {maxRowChars} characters, the longest a row may be; shorten it");
             else if (!string.IsNullOrWhiteSpace(line))
                 yield return Parse(lines.LineNumber, line);
         }

@@ -73,5 +73,10 @@ public sealed class ArtifactFolder
         return BertTextTokenizer.Load(Vocab, Manifest.Tokenizer.LowerCase);
     }
 
+    /// <summary>Every file of the folder that commands read: the manifest and the files it records (or, for older manifests, the standard ones).</summary>
+    public IEnumerable<string> Files =>
+        new[] { ArtifactNames.Manifest, ArtifactNames.TrainingModel, ArtifactNames.EvalModel, ArtifactNames.OptimizerModel, ArtifactNames.InitialCheckpoint, Manifest.Tokenizer.VocabFile }
+            .Concat(Manifest.Files?.Keys ?? Enumerable.Empty<string>()).Select(PathOf);
+
     string PathOf(string file) => Path.Combine(Directory, file);
 }

@@ -18,7 +18,7 @@ public static class ModelEvaluation
         ArgumentNullException.ThrowIfNull(values);
         var tokenizer = folder.LoadTokenizer();
         int length = folder.Manifest.Tokenizer.LengthFor(maxLength);
-        var data = TrainingData.Load(dataFile, task, tokenizer, length, skipBadRows: false, task.LabelNames);
+        var data = TrainingData.Load(dataFile, task, tokenizer, length, skipBadRows: false, task.LabelNames, skipBadRowsOption: null);
         using var sessions = DeviceSessions.Open(device);
         using var evaluator = Evaluator.ForArtifacts(sessions, folder);
         var parameters = new List<(string Name, OrtValue Value)>();
@@ -50,7 +50,7 @@ public static class ModelEvaluation
     {
         var merged = MergedModel.Open(modelPath, vocabPath);
         int length = merged.Tokenizer.LengthFor(maxLength);
-        var data = TrainingData.Load(dataFile, merged.Task, merged.TextTokenizer, length, skipBadRows: false, merged.Task.LabelNames);
+        var data = TrainingData.Load(dataFile, merged.Task, merged.TextTokenizer, length, skipBadRows: false, merged.Task.LabelNames, skipBadRowsOption: null);
         using var sessions = DeviceSessions.Open(device);
         using var evaluator = Evaluator.ForModel(sessions, modelPath, merged.Task);
         return evaluator.Evaluate(data.Encoded, Batching(batchSize, length), null, keepOutputs, merged.TextTokenizer.PaddingTokenId);

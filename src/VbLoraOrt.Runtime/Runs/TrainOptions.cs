@@ -93,6 +93,8 @@ public sealed record TrainOptions
                 throw new UsageException($"--lr {group}={rate}: learning rates must be finite and ≥ 0.");
         if (!(WeightDecay >= 0) || float.IsInfinity(WeightDecay))
             throw new UsageException($"--weight-decay {WeightDecay}: must be finite and ≥ 0.");
+        if (Out != null && Artifacts != null && OutputPaths.SameFile(Out.TrimEnd('/', '\\'), Artifacts.TrimEnd('/', '\\')))
+            throw new UsageException($"--out {Out}: is the artifact folder the run reads (--artifacts); give the run a folder of its own.");
     }
 
     static void AtLeast(long value, long minimum, string option)

@@ -33,12 +33,13 @@ public sealed class TrainingData
     /// Reads <paramref name="path"/> with the fields <paramref name="task"/> needs and tokenizes it with
     /// <paramref name="tokenizer"/> to at most <paramref name="maxLength"/> tokens, skipping bad rows when
     /// <paramref name="skipBadRows"/>; <paramref name="classNames"/> fixes class ids (from the training file).
+    /// <paramref name="skipBadRowsOption"/> is the option a bad row's message offers (null: the command has none).
     /// </summary>
     public static TrainingData Load(string path, TaskInfo task, BertTextTokenizer tokenizer, int maxLength, bool skipBadRows,
-        IReadOnlyList<string>? classNames)
+        IReadOnlyList<string>? classNames, string? skipBadRowsOption = "--skip-bad-rows")
     {
         ArgumentNullException.ThrowIfNull(task);
-        var read = new DataReadOptions { SkipBadRows = skipBadRows, ClassNames = classNames };
+        var read = new DataReadOptions { SkipBadRows = skipBadRows, ClassNames = classNames, SkipBadRowsOption = skipBadRowsOption };
         if (task.Kind == TaskKind.Embed)
         {
             var pairs = DataFileReader.ReadPairs(path, read);

@@ -18,6 +18,8 @@ public static class AdapterSources
         foreach (string entry in entries.SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
             int equals = entry.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && equals == entry.Length - 1)
+                throw new UsageException($"--adapters '{entry}': no file after '='; give NAME=FILE{OnnxAdapterFile.Extension}.");
             if (equals > 0)
                 result.Add((entry[..equals], entry[(equals + 1)..]));
             else if (Directory.Exists(entry))
