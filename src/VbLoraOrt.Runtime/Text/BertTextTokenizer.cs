@@ -19,7 +19,7 @@ namespace VbLoraOrt.Runtime.Text;
 /// </remarks>
 public sealed class BertTextTokenizer
 {
-    static readonly string[] SpecialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+    static readonly string[] SpecialTokens = [.. VbLoraOrt.Contracts.Artifacts.WordPieceSpecialTokens.All];
 
     readonly BertTokenizer _wordPiece;
 
@@ -86,7 +86,7 @@ public sealed class BertTextTokenizer
         var tokens = ReadLines(buffered);
         var missing = SpecialTokens.Where(t => !tokens.Contains(t)).ToList();
         if (missing.Count > 0)
-            throw new BadInputException($"{displayName}: vocabulary lacks the special token{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)}; pass the model's BERT vocab.txt.");
+            throw new BadInputException(VbLoraOrt.Contracts.Artifacts.WordPieceSpecialTokens.Lacking(displayName, missing));
         var duplicate = tokens.GroupBy(t => t, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw new BadInputException($"{displayName}: vocabulary lists token '{duplicate.Key}' more than once; each line must be a distinct token.");

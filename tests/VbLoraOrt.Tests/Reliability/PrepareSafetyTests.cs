@@ -147,6 +147,20 @@ public sealed class PrepareSafetyTests
     }
 
     [TestMethod]
+    public void Prepare_WithAFileThatIsNotAVocabulary_IsRefusedNamingTheMissingTokens()
+    {
+        string notVocab = Path.Combine(_dir, "train.jsonl");
+        File.WriteAllLines(notVocab, ["{\"text\": \"hi\", \"label\": 0}", "{\"text\": \"yo\", \"label\": 1}"]);
+        string outDir = Path.Combine(_dir, "not-vocab");
+
+        var (code, error) = Prepare(outDir, "--vocab", notVocab);
+
+        Assert.AreEqual(ExitCodes.BadInput, code, error);
+        StringAssert.Contains(error, "train.jsonl: vocabulary lacks the special tokens [PAD], [UNK], [CLS], [SEP], [MASK]");
+        Assert.IsFalse(Directory.Exists(outDir));
+    }
+
+    [TestMethod]
     [DataRow(new[] { "hello", "world", "the" }, null, true)]
     [DataRow(new[] { "Hello", "World", "The", "hello" }, null, false)]
     [DataRow(new[] { "Hello", "World", "The", "hello" }, "true", true)]
