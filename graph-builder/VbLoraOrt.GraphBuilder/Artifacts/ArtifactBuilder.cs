@@ -116,8 +116,25 @@ public static class ArtifactBuilder
     static OnnxModel StoreBase(PrepareOptions options)
     {
         string path = Path.Combine(options.OutputDirectory, ArtifactNames.BaseModel);
-        OnnxModel.Load(options.ModelPath).Save(path, new ExternalDataOptions { FileName = ArtifactNames.WeightsFile });
+        var source = OnnxModel.Load(options.ModelPath);
+        RequireNoHead(source, options.ModelPath);
+        source.Save(path, new ExternalDataOptions { FileName = ArtifactNames.WeightsFile });
         return OnnxModel.Load(path);
+    }
+
+    // The names our head and loss add must be free: a model holding our head's weights is one we wrote (a merged model,
+    // an artifact graph), and adapting it again would stack a second head on the first; an export with its own
+    // `logits` (a sequence-classification export) is refused too, since the head reads the token states instead.
+    static void RequireNoHead(OnnxModel model, string path)
+    {
+        var names = model.Graph.Initializer.Select(t => t.Name).Concat(model.Graph.Node.SelectMany(n => n.Output))
+            .Concat(model.Graph.Input.Select(i => i.Name)).ToHashSet(StringComparer.Ordinal);
+        if (new[] { ArtifactNames.HeadWeight, ArtifactNames.HeadBias }.FirstOrDefault(names.Contains) is { } ours)
+            throw new BadInputException(
+                $"{path}: already has '{ours}', the task head this tool adds: it is a model written by vblora (a merged model or an artifact graph). Prepare from the original export instead.");
+        if (new[] { ArtifactNames.Logits, ArtifactNames.Embeddings, ArtifactNames.Loss }.FirstOrDefault(names.Contains) is { } taken)
+            throw new BadInputException(
+                $"{path}: already has a tensor named '{taken}', which the task head adds; export the model without a head (feature extraction, outputting the token states).");
     }
 
     // Step 2: adapter (parameters as inputs) + head + loss, differentiated with respect to every trainable.

@@ -147,6 +147,23 @@ public sealed class PrepareSafetyTests
     }
 
     [TestMethod]
+    public void Prepare_FromAGraphThatAlreadyHasOurHead_IsRefusedNamingTheModel()
+    {
+        string first = Path.Combine(_dir, "first");
+        Assert.AreEqual(ExitCodes.Ok, Prepare(first).Code);
+        string ours = Path.Combine(first, ArtifactNames.EvalModel);
+
+        var error = new StringWriter();
+        int code = GraphCli.Run(["prepare", "--model", ours, "--method", "lora", "--rank", "2", "--targets", "query,value", "--out", Path.Combine(_dir, "second")],
+            new StringWriter(), error);
+
+        Assert.AreEqual(ExitCodes.BadInput, code, error.ToString());
+        StringAssert.Contains(error.ToString(), $"{ours}: already has");
+        StringAssert.Contains(error.ToString(), "original export");
+        Assert.IsFalse(Directory.Exists(Path.Combine(_dir, "second")));
+    }
+
+    [TestMethod]
     public void Prepare_WithAFileThatIsNotAVocabulary_IsRefusedNamingTheMissingTokens()
     {
         string notVocab = Path.Combine(_dir, "train.jsonl");
