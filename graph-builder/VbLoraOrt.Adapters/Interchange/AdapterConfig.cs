@@ -91,7 +91,8 @@ public sealed class AdapterConfig
 
     /// <summary>Number field <paramref name="name"/>, integer or not.</summary>
     /// <exception cref="InvalidOperationException">The field is null.</exception>
-    public double GetNumber(string name) => this[name] is JsonValue v ? v.GetValue<double>() : throw Null(name);
+    public double GetNumber(string name) =>
+        this[name] is JsonValue v ? v.TryGetValue(out int integer) ? integer : v.GetValue<double>() : throw Null(name);   // an int set in memory is no double
 
     /// <summary>Boolean field <paramref name="name"/>.</summary>
     /// <exception cref="InvalidOperationException">The field is null.</exception>
