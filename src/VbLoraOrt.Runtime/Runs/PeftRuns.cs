@@ -32,9 +32,14 @@ public static class PeftRuns
     {
         var artifacts = ArtifactFolder.Open(artifactDirectory);
         var adapter = Load(directory, artifacts);
-        RequireHead(adapter, artifacts, "without it there is nothing to evaluate or export; train one with `vblora-run train --init-from-peft`");
-        return TrainedRun.FromValues(artifacts, adapter.Parameters);
+        RequireHead(adapter, artifacts, "without it there is nothing to export; train one with `vblora-run train --init-from-peft`");
+        return TrainedRun.FromValues(artifacts, adapter.Parameters.ToDictionary(p => p.Key, p => Exportable(p.Value), StringComparer.Ordinal));
     }
+
+    // A stored form that keeps only some entries (VB-LoRA's top-k) marks the dropped ones −∞, which the exports refuse
+    // as a sign of divergence; the most negative float is never among the kept ones either, so everything composes the same.
+    static float[] Exportable(float[] values) =>
+        Array.IndexOf(values, float.NegativeInfinity) < 0 ? values : values.Select(v => float.IsNegativeInfinity(v) ? float.MinValue : v).ToArray();
 
     /// <summary>
     /// Starts a new run in <see cref="TrainOptions.Out"/> from the directory's values at step 0 (no AdamW moments; a

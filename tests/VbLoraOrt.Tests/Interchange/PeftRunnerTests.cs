@@ -141,6 +141,30 @@ public sealed class PeftRunnerTests
     }
 
     [TestMethod]
+    public void ExportFromPeft_AdapterFileAndMergedModel_AreTheRunsOwn_ForBothVbLoraForms()
+    {
+        string own = Fresh("own") + ".safetensors";
+        Ok(["export", "--run", _run, "--adapter", own]);
+        var expected = SafetensorsFile.Read(own).Tensors;
+        foreach (string peft in new[] { _full, _topK })
+        {
+            string adapter = Fresh("from-peft") + ".safetensors", merged = Path.Combine(Fresh("merged"), "m.onnx");
+            Ok(["export", "--from-peft", peft, "--artifacts", _vbLora, "--adapter", adapter, "--merged", merged]);
+            var actual = SafetensorsFile.Read(adapter).Tensors;
+            CollectionAssert.AreEqual(expected.Select(t => t.Name).ToArray(), actual.Select(t => t.Name).ToArray(), peft);
+            foreach (var (e, a) in expected.Zip(actual))
+            {
+                Assert.AreEqual(e.DType, a.DType, e.Name);
+                if (e.DType == "F32")
+                    Assert.IsLessThanOrEqualTo(1e-6f, e.Floats().Zip(a.Floats(), (x, y) => Math.Abs(x - y)).Max(), $"{peft}: {e.Name}");
+                else
+                    CollectionAssert.AreEqual(e.Data, a.Data, $"{peft}: {e.Name}");
+            }
+            Assert.IsTrue(File.Exists(merged), merged);
+        }
+    }
+
+    [TestMethod]
     public void TrainInitFromPeft_ContinuesFromTheDirectorysValues()
     {
         string fromPeft = Fresh("from-peft-run");
