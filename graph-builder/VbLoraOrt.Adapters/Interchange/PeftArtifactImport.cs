@@ -1,3 +1,4 @@
+using VbLoraOrt.Adapters.Registry;
 using System.Text.Json;
 using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Peft;
@@ -73,8 +74,8 @@ public static class PeftArtifactImport
     // initialisation seed, for one) is at its default on both sides, so it is not compared; what it does record is.
     static JsonElement AsPeftRecordsThem(IAdapterMethod method)
     {
-        var form = PeftForms.ForMethod(method.Name);
-        var config = AdapterConfig.Create(form.PeftType);
+        var form = AdapterMethods.PeftFormOf(method.Name);
+        var config = AdapterConfig.Create(PeftConfigSchema.Layout(form.PeftType));
         form.Describe(method, config, new PeftExportOptions());
         return form.Configure(config, "").SaveOptions();
     }
