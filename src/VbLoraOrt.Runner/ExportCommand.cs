@@ -12,7 +12,8 @@ static class ExportCommand
     {
         var run = new Option<string?>("--run") { Description = "Run folder written by `vblora-run train` (its last checkpoint is exported)." };
         var ortCheckpoint = new Option<string?>("--ort-checkpoint") { Description = "Export an ONNX Runtime training checkpoint instead of a run (with --artifacts)." };
-        var artifacts = new Option<string?>("--artifacts") { Description = "With --ort-checkpoint: the artifact folder the checkpoint was trained from." };
+        var fromPeft = new Option<string?>("--from-peft") { Description = "Export a PEFT adapter directory instead of a run (with --artifacts whose method, options, targets and task it fits)." };
+        var artifacts = new Option<string?>("--artifacts") { Description = "With --ort-checkpoint: the artifact folder the checkpoint was trained from; with --from-peft: the artifacts to apply the directory to." };
         var adapter = new Option<string?>("--adapter") { Description = "Write the adapter in its stored form (safetensors, PEFT key names)." };
         var merged = new Option<string?>("--merged") { Description = "Write the base model with the adapter folded into its weights, plus the head." };
         var taskOnly = new Option<bool>("--task-output-only") { Description = "Merged model: keep only the task output and compute only what it reads (with CLS pooling the last layer runs at the first token only: faster than the base)." };
@@ -20,7 +21,7 @@ static class ExportCommand
         var onnxAdapter = new Option<string?>("--onnx-adapter") { Description = "Write the adapter with its head as ONNX Runtime's .onnx_adapter, for the serving model." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace files this command would write that already exist: the --adapter, --merged and --onnx-adapter files, and adapter_config.json and adapter_model.safetensors in a non-empty --peft directory." };
         var peft = new PeftExportCliOptions();
-        var command = new Command("export", "Export a trained adapter (KBs, per user), a PEFT adapter directory, a serving folder, or a merged model (zero inference overhead).") { run, ortCheckpoint, artifacts, adapter, merged, taskOnly, serving, onnxAdapter, overwrite };
+        var command = new Command("export", "Export a trained adapter (KBs, per user), a PEFT adapter directory, a serving folder, or a merged model (zero inference overhead).") { run, ortCheckpoint, fromPeft, artifacts, adapter, merged, taskOnly, serving, onnxAdapter, overwrite };
         peft.AddTo(command);
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
@@ -28,7 +29,7 @@ static class ExportCommand
             string? servingDir = r.GetValue(serving), onnxAdapterPath = r.GetValue(onnxAdapter);
             if (adapterPath == null && mergedPath == null && servingDir == null && onnxAdapterPath == null && !peft.Given(r))
                 throw new UsageException("give --adapter OUT.safetensors, --peft DIR, --merged OUT.onnx, --serving DIR or --onnx-adapter OUT.onnx_adapter (any of them)");
-            var trained = ExportSource.Open(r.GetValue(run), r.GetValue(ortCheckpoint), r.GetValue(artifacts));
+            var trained = ExportSource.Open(r.GetValue(run), r.GetValue(ortCheckpoint), r.GetValue(artifacts), r.GetValue(fromPeft));
             if (adapterPath != null)
             {
                 var summary = trained.ExportAdapter(adapterPath, r.GetValue(overwrite));

@@ -1,3 +1,5 @@
+using VbLoraOrt.Adapters.Registry;
+using VbLoraOrt.Adapters.Peft;
 using System.CommandLine;
 using VbLoraOrt.Adapters.Interchange;
 using VbLoraOrt.Runtime.Runs;
@@ -28,6 +30,6 @@ sealed class PeftExportCliOptions
         var content = PeftRunExport.Content(trained.Artifacts.Manifest, trained.Values, result.GetValue(_baseModel), result.GetValue(_prefix)!);
         var options = new PeftExportOptions { TopKOnly = result.GetValue(_topKOnly), SaveProjection = !result.GetValue(_noProjection) };
         PeftExporter.Write(directory, content, options, overwrite);
-        output.WriteLine($"PEFT adapter: {directory} ({PeftForms.ForMethod(content.Method.Name).PeftType}, {content.Plan.Targets.Count} targets)");
+        output.WriteLine($"PEFT adapter: {directory} ({AdapterMethods.PeftFormOf(content.Method.Name).PeftType}, {content.Plan.Targets.Count} targets)");
     }
 }

@@ -21,12 +21,16 @@ static class TrainCommand
             string? resume = result.GetValue(o.Resume);
             if (resume != null && result.GetValue(o.FromOrtCheckpoint) != null)
                 throw new UsageException("--from-ort-checkpoint starts a new run; it cannot be combined with --resume");
+            if (result.GetValue(o.FromOrtCheckpoint) != null && result.GetValue(o.InitFromPeft) != null)
+                throw new UsageException("give --from-ort-checkpoint or --init-from-peft, not both: each is the state the run starts from");
             var extension = resume != null ? o.ReadExtension(result, command) : null;
             var summary = ConsoleObserver.Run(output, observer => resume != null
                 ? TrainingRun.Resume(resume, observer, cancel, extension)
                 : result.GetValue(o.FromOrtCheckpoint) is { } ortCheckpoint
                     ? OrtCheckpointRuns.Start(o.Read(result), ortCheckpoint, observer, cancel, result.GetValue(o.Overwrite))
-                    : TrainingRun.Start(o.Read(result), observer, cancel, result.GetValue(o.Overwrite)));
+                    : result.GetValue(o.InitFromPeft) is { } peftDir
+                        ? PeftRuns.Start(o.Read(result), peftDir, observer, cancel, result.GetValue(o.Overwrite))
+                        : TrainingRun.Start(o.Read(result), observer, cancel, result.GetValue(o.Overwrite)));
             var run = new RunFolder(resume ?? result.GetValue(o.Out)!);
             LossCurve.Write(run);
             output.WriteLine($"{(summary.Cancelled ? "stopped" : "done")} at step {summary.Steps}; checkpoint {summary.Checkpoint}; metrics {run.MetricsPath}; loss curve {run.PlotPath}");
@@ -45,6 +49,7 @@ sealed class TrainOptionSet
     public Option<string?> Out { get; } = new("--out") { Description = "Run folder for checkpoints, metrics.jsonl and loss.png. Required unless --resume." };
     public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace the run already in --out (its run.json, checkpoint, metrics, labels and loss curve; nothing else)." };
     public Option<string?> FromOrtCheckpoint { get; } = new("--from-ort-checkpoint") { Description = "Start from an ONNX Runtime training checkpoint of these artifacts (parameters, AdamW moments, step) instead of their initial state." };
+    public Option<string?> InitFromPeft { get; } = new("--init-from-peft") { Description = "Start from the values of a PEFT adapter directory (adapter and, when it has one, the classifier head) instead of the artifacts' initial state; it must fit the artifacts' method, options, targets and task." };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its last complete checkpoint." };
     public Option<int> Epochs { get; } = new("--epochs") { DefaultValueFactory = _ => 1, Description = "Epochs." };
     public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "Stop after this many optimizer steps, at least 1 (overrides --epochs)." };
@@ -64,7 +69,7 @@ sealed class TrainOptionSet
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Artifacts, Train, Eval, Out, Overwrite, FromOrtCheckpoint, Resume, Epochs, MaxSteps, BatchSize, MaxLength })
+        foreach (Option option in new Option[] { Artifacts, Train, Eval, Out, Overwrite, FromOrtCheckpoint, InitFromPeft, Resume, Epochs, MaxSteps, BatchSize, MaxLength })
             command.Options.Add(option);
         LearningRates.AddTo(command);
         foreach (Option option in new Option[] { WeightDecay, Warmup, Seed, Device, Threads, CheckpointEvery, SkipBadRows, OnNonFinite, HeadOnly, Padding })

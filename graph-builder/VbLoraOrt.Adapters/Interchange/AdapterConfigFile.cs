@@ -56,6 +56,19 @@ public static class AdapterConfigFile
         }
         if (root is not JsonObject json)
             throw new PeftFormatException($"{source}: must hold one JSON object, found {root?.GetValueKind().ToString() ?? "null"}.");
-        return AdapterConfig.FromJson(json, source);
+        return AdapterConfig.FromJson(json, LayoutNamedBy(json, source), source);
+    }
+
+    // The layout of the method the config's peft_type names.
+    static PeftLayout LayoutNamedBy(JsonObject json, string source)
+    {
+        if (!json.TryGetPropertyValue("peft_type", out var typeNode) || typeNode is null)
+            throw new PeftFormatException($"{source}: has no 'peft_type'; a PEFT adapter_config.json always names its method there.");
+        if (typeNode is not JsonValue typeValue || typeValue.GetValueKind() != JsonValueKind.String)
+            throw new PeftFormatException($"{source}: 'peft_type' is {typeNode.ToJsonString()}, not a string.");
+        string peftType = typeValue.GetValue<string>();
+        if (!PeftConfigSchema.IsSupported(peftType))
+            throw new PeftFormatException($"{source}: peft_type '{peftType}' is not supported; supported: {string.Join(", ", PeftConfigSchema.Supported)}.");
+        return PeftConfigSchema.Layout(peftType);
     }
 }

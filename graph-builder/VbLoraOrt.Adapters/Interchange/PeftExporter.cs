@@ -1,3 +1,4 @@
+using VbLoraOrt.Adapters.Registry;
 using System.Text.Json.Nodes;
 using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
@@ -34,8 +35,8 @@ public static class PeftExporter
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(options);
-        var form = PeftForms.ForMethod(content.Method.Name);
-        var config = AdapterConfig.Create(form.PeftType);
+        var form = AdapterMethods.PeftFormOf(content.Method.Name);
+        var config = AdapterConfig.Create(PeftConfigSchema.Layout(form.PeftType));
         form.Describe(content.Method, config, options);
         config.SetTargetModules(content.TargetModules.Select(m => IsPath(m) ? content.ModulePrefix + m : m));
         config.Set("task_type", content.Head != null ? "SEQ_CLS" : "FEATURE_EXTRACTION");

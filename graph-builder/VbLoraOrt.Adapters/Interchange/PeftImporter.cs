@@ -1,3 +1,4 @@
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
 using VbLoraOrt.Adapters.Targeting;
@@ -36,7 +37,7 @@ public static class PeftImporter
         ArgumentNullException.ThrowIfNull(modules);
         var (config, tensors) = PeftDirectory.Read(directory);
         string configFile = Path.Combine(directory, PeftKeys.ConfigFileName), weightsFile = Path.Combine(directory, PeftKeys.WeightsFileName);
-        var form = PeftForms.ForPeftType(config.PeftType)
+        var form = AdapterMethods.PeftFormFor(config.PeftType)
             ?? throw new PeftFormatException($"{configFile}: peft_type '{config.PeftType}' has no method in this build.");
         RequireCommonFieldsSupported(config, configFile);
 

@@ -1,3 +1,4 @@
+using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.Onnx;

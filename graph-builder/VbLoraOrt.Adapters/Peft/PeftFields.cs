@@ -14,7 +14,7 @@ public static class PeftFields
 
     /// <summary>Throws unless field <paramref name="name"/> of <paramref name="config"/> holds <paramref name="supported"/> (JSON equality; null for <c>None</c>).</summary>
     /// <exception cref="PeftFormatException">It holds something else; the message names the field and what is supported.</exception>
-    public static void Require(Interchange.AdapterConfig config, string source, string name, JsonNode? supported, string why)
+    public static void Require(AdapterConfig config, string source, string name, JsonNode? supported, string why)
     {
         var value = config[name];
         bool same = value is null ? supported is null || IsEmptyObject(supported) : JsonNode.DeepEquals(value, supported) || supported is null && IsEmptyObject(value);

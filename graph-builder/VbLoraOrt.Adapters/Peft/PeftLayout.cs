@@ -17,4 +17,21 @@ public sealed record PeftLayout(
 {
     /// <summary>The PEFT release the layouts follow unless a method needs a later one.</summary>
     public const string FollowedPeftVersion = "0.19.1";
+
+    /// <summary>
+    /// Every field PEFT writes for the method, sorted by key as PEFT writes them: <see cref="MethodFields"/> plus the
+    /// common ones of <c>PeftConfigMixin</c> (task_type, peft_type, auto_mapping, peft_version) and <c>PeftConfig</c>
+    /// (base_model_name_or_path, revision, inference_mode; <c>PeftModel.save_pretrained</c> writes inference_mode true).
+    /// </summary>
+    public IReadOnlyList<PeftConfigField> Fields { get; } =
+    [
+        .. new[]
+        {
+            PeftConfigField.NoneDefault("auto_mapping"), PeftConfigField.Of("base_model_name_or_path", PeftFieldKind.Text, null),
+            PeftConfigField.Of("inference_mode", PeftFieldKind.Boolean, true),
+            PeftConfigField.Of("peft_type", PeftFieldKind.Text, PeftType, required: true),
+            PeftConfigField.Of("peft_version", PeftFieldKind.Text, PeftVersion),
+            PeftConfigField.Of("revision", PeftFieldKind.Text, null), PeftConfigField.Of("task_type", PeftFieldKind.Text, null),
+        }.Concat(MethodFields).OrderBy(f => f.Name, StringComparer.Ordinal),
+    ];
 }

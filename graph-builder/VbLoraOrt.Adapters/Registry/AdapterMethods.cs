@@ -27,8 +27,16 @@ public static class AdapterMethods
     /// <summary>PEFT's <c>adapter_config.json</c> layouts this build reads and writes: every registered method's.</summary>
     public static IReadOnlyList<PeftLayout> PeftLayouts { get; } = [VbLoraPeft.Layout, UniLoraPeft.Layout, LoraPeft.Layout, VeraPeft.Layout];
 
-    /// <summary>How each registered method reads and writes PEFT directories, in the registry's order (looked up through <see cref="Interchange.PeftForms"/>).</summary>
-    public static IReadOnlyList<Interchange.IPeftForm> PeftForms { get; } = [new VbLoraPeftForm(), new UniLoraPeftForm(), new LoraPeftForm(), new VeraPeftForm()];
+    /// <summary>How each registered method reads and writes PEFT directories, in the registry's order.</summary>
+    public static IReadOnlyList<IPeftForm> PeftForms { get; } = [new VbLoraPeftForm(), new UniLoraPeftForm(), new LoraPeftForm(), new VeraPeftForm()];
+
+    /// <summary>The PEFT form of method <paramref name="method"/>.</summary>
+    /// <exception cref="InvalidOperationException">The method has no PEFT form (a build error the tests catch).</exception>
+    public static IPeftForm PeftFormOf(string method) =>
+        PeftForms.FirstOrDefault(f => f.Method == method) ?? throw new InvalidOperationException($"method '{method}' has no PEFT form");
+
+    /// <summary>The form of <paramref name="peftType"/>, or null when no registered method has it.</summary>
+    public static IPeftForm? PeftFormFor(string peftType) => PeftForms.FirstOrDefault(f => f.PeftType == peftType && Names.Contains(f.Method));
 
     /// <summary>The method <c>prepare</c> and the demo use when none is named.</summary>
     public static AdapterMethodDescriptor Default => All[0];

@@ -1,3 +1,4 @@
+using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Interchange;
 using VbLoraOrt.Adapters.Registry;

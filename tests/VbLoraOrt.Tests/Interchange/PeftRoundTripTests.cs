@@ -42,7 +42,7 @@ public sealed class PeftRoundTripTests
     public void EveryRegisteredMethod_HasAPeftForm()
     {
         foreach (string name in AdapterMethods.Names)
-            Assert.AreEqual(AdapterMethods.Find(name).PeftType, PeftForms.ForMethod(name).PeftType, name);
+            Assert.AreEqual(AdapterMethods.Find(name).PeftType, AdapterMethods.PeftFormOf(name).PeftType, name);
     }
 
     [TestMethod]
@@ -62,7 +62,7 @@ public sealed class PeftRoundTripTests
         PeftExporter.Write(_directory, new PeftExportContent(method, plan, values, head, ["layer1", "layer2"], ModulePrefix: prefix), options, overwrite: false);
         var imported = PeftImporter.Read(_directory, LinearModuleFinder.Find(model), "tiny");
 
-        bool keysNameModules = PeftForms.ForMethod(name).ModuleTensors(imported.Config).Count > 0;   // Uni-LoRA's one θ names none
+        bool keysNameModules = AdapterMethods.PeftFormOf(name).ModuleTensors(imported.Config).Count > 0;   // Uni-LoRA's one θ names none
         Assert.AreEqual(keysNameModules ? prefix : "", imported.ModulePrefix);
         Assert.AreEqual(name, imported.Adapter.Method.Name);
         var direct = AdapterMerger.Merge(model, method.ComputeFactors(plan, values));

@@ -25,10 +25,10 @@ public sealed class AdapterConfigFileTests
     {
         var config = method switch
         {
-            "lora" => AdapterConfig.Create(LoraPeft.Type).Set("r", 8).Set("lora_alpha", 16),
-            "vblora" => AdapterConfig.Create(VbLoraPeft.Type).Set("vector_length", 128).Set("save_only_topk_weights", true),
-            "vera" => AdapterConfig.Create(VeraPeft.Type),
-            "unilora" => AdapterConfig.Create(UniLoraPeft.Type).Set("theta_d_length", 4096),
+            "lora" => AdapterConfig.Create(LoraPeft.Layout).Set("r", 8).Set("lora_alpha", 16),
+            "vblora" => AdapterConfig.Create(VbLoraPeft.Layout).Set("vector_length", 128).Set("save_only_topk_weights", true),
+            "vera" => AdapterConfig.Create(VeraPeft.Layout),
+            "unilora" => AdapterConfig.Create(UniLoraPeft.Layout).Set("theta_d_length", 4096),
             _ => throw new ArgumentException(method),
         };
         return config.SetTargetModules(Targets)
@@ -242,7 +242,7 @@ public sealed class AdapterConfigFileTests
     [TestMethod]
     public void Set_WhenFieldUnknownForMethod_Throws()
     {
-        var config = AdapterConfig.Create(VeraPeft.Type);
+        var config = AdapterConfig.Create(VeraPeft.Layout);
 
         Assert.ThrowsExactly<ArgumentException>(() => config.Set("num_vectors", 4));
         Assert.ThrowsExactly<ArgumentException>(() => config.Set("r", "four"));
@@ -252,7 +252,7 @@ public sealed class AdapterConfigFileTests
     [TestMethod]
     public void TargetModulesPattern_WhenRegexString_IsReturned()
     {
-        var config = AdapterConfig.Create(LoraPeft.Type).Set("target_modules", @".*\.(query|value)$");
+        var config = AdapterConfig.Create(LoraPeft.Layout).Set("target_modules", @".*\.(query|value)$");
 
         Assert.AreEqual(@".*\.(query|value)$", config.TargetModulesPattern);
         Assert.IsNull(config.TargetModuleNames);

@@ -26,7 +26,7 @@ public sealed class PeftDirectoryTests
     [TestMethod]
     public void Write_ThenRead_RoundTripsConfigAndTensors()
     {
-        var config = AdapterConfig.Create(VeraPeft.Type).SetTargetModules(["query", "value"]).Set("r", 2);
+        var config = AdapterConfig.Create(VeraPeft.Layout).SetTargetModules(["query", "value"]).Set("r", 2);
         var lambdaB = SafeTensor.F32(VeraNames.StoredLambdaB("q"), [3], [0.5f, 0f, -1f]);
         var lambdaD = SafeTensor.F32(VeraNames.StoredLambdaD("q"), [2], [0.1f, 0.1f]);
 
@@ -45,7 +45,7 @@ public sealed class PeftDirectoryTests
     {
         var t = SafeTensor.F32("k", [1], [1f]);
 
-        Assert.ThrowsExactly<ArgumentException>(() => PeftDirectory.Write(_directory, AdapterConfig.Create(LoraPeft.Type).SetTargetModules(["q"]), [t, t]));
+        Assert.ThrowsExactly<ArgumentException>(() => PeftDirectory.Write(_directory, AdapterConfig.Create(LoraPeft.Layout).SetTargetModules(["q"]), [t, t]));
         Assert.IsFalse(Directory.Exists(_directory));
     }
 

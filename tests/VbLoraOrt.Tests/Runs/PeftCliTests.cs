@@ -24,6 +24,18 @@ public sealed class PeftCliTests
     public void ExportPeft_ThenGraphMerge_PredictsAsTheRunsMergedModel(bool topKOnly)
     {
         string dir = PreparedArtifacts.NewFolder("vblora-peft-cli");
+        try
+        {
+            ExportThenMerge(dir, topKOnly);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);                  // two merged MiniLM models, about 180 MB
+        }
+    }
+
+    static void ExportThenMerge(string dir, bool topKOnly)
+    {
         string peft = Path.Combine(dir, "peft"), ours = Path.Combine(dir, "ours.onnx"), viaPeft = Path.Combine(dir, "via-peft.onnx");
         var error = new StringWriter();
         string[] export = ["export", "--run", _run, "--peft", peft, "--merged", ours, .. topKOnly ? new[] { "--peft-topk-only" } : []];

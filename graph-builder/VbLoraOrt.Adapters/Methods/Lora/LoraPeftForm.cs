@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using VbLoraOrt.Adapters.Interchange;
 using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
 

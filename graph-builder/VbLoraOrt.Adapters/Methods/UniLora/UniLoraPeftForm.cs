@@ -1,4 +1,3 @@
-using VbLoraOrt.Adapters.Interchange;
 using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
 

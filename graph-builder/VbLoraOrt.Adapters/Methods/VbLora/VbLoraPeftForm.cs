@@ -1,4 +1,4 @@
-using VbLoraOrt.Adapters.Interchange;
+using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
 
 namespace VbLoraOrt.Adapters.Methods.VbLora;

@@ -1,4 +1,4 @@
-using VbLoraOrt.Adapters.Interchange;
+using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
 
 namespace VbLoraOrt.Adapters.Methods.Vera;
@@ -25,7 +25,7 @@ public sealed class VeraPeftForm : IPeftForm
     public void Describe(IAdapterMethod method, AdapterConfig config, PeftExportOptions options)
     {
         var o = ((VeraMethod)method).Options;
-        config.Set("r", o.Rank).Set("projection_prng_key", Peft.PeftFields.Number(o.ProjectionSeed)).Set("d_initial", o.DInitial)
+        config.Set("r", o.Rank).Set("projection_prng_key", PeftFields.Number(o.ProjectionSeed)).Set("d_initial", o.DInitial)
             .Set("save_projection", options.SaveProjection);
     }
 

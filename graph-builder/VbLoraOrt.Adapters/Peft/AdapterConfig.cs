@@ -1,12 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using VbLoraOrt.Adapters.Peft;
-
-namespace VbLoraOrt.Adapters.Interchange;
+namespace VbLoraOrt.Adapters.Peft;
 
 /// <summary>
 /// The contents of a PEFT <c>adapter_config.json</c> for one supported method: every field PEFT writes for the method
-/// (<see cref="PeftConfigSchema"/>), each at PEFT's default until set. Fields read from a file that PEFT's config class
+/// (<see cref="PeftLayout.Fields"/>), each at PEFT's default until set. Fields read from a file that PEFT's config class
 /// does not have are kept aside in <see cref="UnknownFields"/> (PEFT drops them too, with a warning) and never written.
 /// </summary>
 public sealed class AdapterConfig
@@ -16,20 +14,23 @@ public sealed class AdapterConfig
     readonly SortedDictionary<string, JsonNode?> _fields = new(StringComparer.Ordinal);
     readonly Dictionary<string, PeftConfigField> _schema;
 
-    AdapterConfig(string peftType, IReadOnlyDictionary<string, JsonNode?> unknown)
+    AdapterConfig(PeftLayout layout, IReadOnlyDictionary<string, JsonNode?> unknown)
     {
-        PeftType = peftType;
-        _schema = PeftConfigSchema.Fields(peftType).ToDictionary(f => f.Name, StringComparer.Ordinal);
+        PeftType = layout.PeftType;
+        _schema = layout.Fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
         foreach (var field in _schema.Values)
             _fields[field.Name] = field.DefaultCopy();
         UnknownFields = unknown;
     }
 
-    /// <summary>A config of <paramref name="peftType"/> with every field at PEFT's default.</summary>
-    /// <exception cref="ArgumentException">The type is not one of <see cref="PeftConfigSchema.Supported"/>.</exception>
-    public static AdapterConfig Create(string peftType) => new(peftType, new Dictionary<string, JsonNode?>());
+    /// <summary>A config of <paramref name="layout"/>'s method with every field at PEFT's default.</summary>
+    public static AdapterConfig Create(PeftLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        return new(layout, new Dictionary<string, JsonNode?>());
+    }
 
-    /// <summary><c>peft_type</c>: one of <see cref="PeftConfigSchema.Supported"/>.</summary>
+    /// <summary><c>peft_type</c>, as the layout names it.</summary>
     public string PeftType { get; }
 
     /// <summary>Every field PEFT writes for the method, sorted by key as PEFT writes them.</summary>
@@ -91,7 +92,8 @@ public sealed class AdapterConfig
 
     /// <summary>Number field <paramref name="name"/>, integer or not.</summary>
     /// <exception cref="InvalidOperationException">The field is null.</exception>
-    public double GetNumber(string name) => this[name] is JsonValue v ? v.GetValue<double>() : throw Null(name);
+    public double GetNumber(string name) =>
+        this[name] is JsonValue v ? v.TryGetValue(out int integer) ? integer : v.GetValue<double>() : throw Null(name);   // an int set in memory is no double
 
     /// <summary>Boolean field <paramref name="name"/>.</summary>
     /// <exception cref="InvalidOperationException">The field is null.</exception>
@@ -104,28 +106,24 @@ public sealed class AdapterConfig
     public JsonObject ToJsonObject() => new(_fields.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
 
     /// <summary>
-    /// Builds a config from a parsed <c>adapter_config.json</c>: <c>peft_type</c> must name a supported method, every
-    /// required field must be present and not null, every known field must have PEFT's JSON shape; missing optional
-    /// fields take PEFT's defaults, as PEFT fills them; unknown fields go to <see cref="UnknownFields"/>.
+    /// Builds a config of <paramref name="layout"/>'s method (the one its <c>peft_type</c> names) from a parsed
+    /// <c>adapter_config.json</c>: every required field must be present and not null, every known field must have
+    /// PEFT's JSON shape; missing optional fields take PEFT's defaults, as PEFT fills them; unknown fields go to
+    /// <see cref="UnknownFields"/>.
     /// </summary>
     /// <param name="json">The parsed file.</param>
+    /// <param name="layout">The layout of the method its <c>peft_type</c> names.</param>
     /// <param name="source">The file name, for messages.</param>
     /// <exception cref="PeftFormatException">A problem, naming <paramref name="source"/> and the field.</exception>
-    public static AdapterConfig FromJson(JsonObject json, string source)
+    public static AdapterConfig FromJson(JsonObject json, PeftLayout layout, string source)
     {
         ArgumentNullException.ThrowIfNull(json);
-        if (!json.TryGetPropertyValue("peft_type", out var typeNode) || typeNode is null)
-            throw Bad(source, "has no 'peft_type'; a PEFT adapter_config.json always names its method there");
-        if (typeNode is not JsonValue typeValue || typeValue.GetValueKind() != JsonValueKind.String)
-            throw Bad(source, $"'peft_type' is {typeNode.ToJsonString()}, not a string");
-        string peftType = typeValue.GetValue<string>();
-        if (!PeftConfigSchema.IsSupported(peftType))
-            throw Bad(source, $"peft_type '{peftType}' is not supported; supported: {string.Join(", ", PeftConfigSchema.Supported)}");
-
-        var schema = PeftConfigSchema.Fields(peftType);
+        ArgumentNullException.ThrowIfNull(layout);
+        string peftType = layout.PeftType;
+        var schema = layout.Fields;
         var known = schema.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         var unknown = json.Where(kv => !known.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value?.DeepClone(), StringComparer.Ordinal);
-        var config = new AdapterConfig(peftType, unknown);
+        var config = new AdapterConfig(layout, unknown);
         foreach (var field in schema)
         {
             bool present = json.TryGetPropertyValue(field.Name, out var value);
@@ -138,7 +136,7 @@ public sealed class AdapterConfig
                 throw Bad(source, $"field '{field.Name}' {problem}");
             config._fields[field.Name] = value?.DeepClone();
         }
-        if (PeftConfigSchema.Layout(peftType).Check?.Invoke(config.GetInt) is { } across)
+        if (layout.Check?.Invoke(config.GetInt) is { } across)
             throw Bad(source, across);
         return config;
     }
