@@ -51,6 +51,7 @@ public static class ServingExporter
             RequestInputs = serving.RequestInputs,
             AdapterInputs = serving.AdapterInputs,
             BaseModelSha256 = manifest.BaseModel.Sha256,
+            AdapterModelVersion = ServingModelVersion.Of(method),
         };
         result.Save(Path.Combine(outDirectory, ServingManifest.FileName));
         return result;

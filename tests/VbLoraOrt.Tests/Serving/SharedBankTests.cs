@@ -234,6 +234,29 @@ public sealed class SharedBankTests
         Assert.IsLessThanOrEqualTo(1e-4f, diff);
     }
 
+    [TestMethod]
+    public void ServingSession_RefusesAnAdapterOfAnotherBank_AndServesTheOthers()
+    {
+        var otherManifest = ArtifactManifest.Load(Path.Combine(_otherBankShared, ArtifactNames.Manifest));
+        string folder = Path.Combine(_root, "serving-other");
+        ServingExporter.Export(_otherBankShared, otherManifest with { Task = TinyServing.Task }, folder);
+        string ours = Path.Combine(_root, "ours.onnx_adapter"), theirs = Path.Combine(_root, "theirs.onnx_adapter");
+        ServingAdapter.Write(ours, ServingAdapter.Create(_manifest, TrainedLooking(_manifest, seed: 7)));
+        ServingAdapter.Write(theirs, ServingAdapter.Create(otherManifest, TrainedLooking(otherManifest, seed: 7)));
+        using var session = VbLoraOrt.Runtime.Serving.ServingSession.Open(folder);
+
+        var e = Assert.ThrowsExactly<OnnxAdapterException>(() => session.Load("ours", ours));
+        session.Load("theirs", theirs);
+        float[][] logits = session.Run("theirs", ["hello world", "free cruise"]);
+
+        StringAssert.Contains(e.Message, "model_version");
+        StringAssert.Contains(e.Message, "another bank");
+        Assert.IsFalse(session.Adapters.ContainsKey("ours"));
+        Assert.HasCount(2, logits);
+        Assert.AreEqual(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, OrtEnv.Instance().EnvLogLevel, "ONNX Runtime's warnings stay out of a server's output");
+        Assert.AreEqual(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, session.Adapters["theirs"].Options.LogSeverityLevel);
+    }
+
     (string Path, Dictionary<string, float[]> Values) SaveAdapter(string folder, int seed)
     {
         var values = TrainedLooking(_manifest, seed);
