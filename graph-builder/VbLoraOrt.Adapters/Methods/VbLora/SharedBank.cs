@@ -5,7 +5,7 @@ using VbLoraOrt.Onnx;
 namespace VbLoraOrt.Adapters.Methods.VbLora;
 
 /// <summary>
-/// A trained VB-LoRA vector bank <c>[h, b]</c> frozen and shared by further adapters (DESIGN.md §2.2, shared bank):
+/// A trained VB-LoRA vector bank <c>[h, b]</c> frozen and shared by further adapters (DESIGN.md §7.2):
 /// those train only their logits (and head), and their files store only top-k indices and weights, naming the bank
 /// by <see cref="Sha256"/>. Read from any safetensors file holding PEFT's key <c>base_model.vblora_vector_bank</c>
 /// (an adapter file of a VB-LoRA run, a PEFT <c>adapter_model.safetensors</c>, or the <see cref="FileName"/> an

@@ -32,7 +32,7 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     }
 
     /// <summary>
-    /// The method with <paramref name="bank"/> frozen and shared (DESIGN.md §2.2): only the logits train, the bank is a
+    /// The method with <paramref name="bank"/> frozen and shared (DESIGN.md §7.2): only the logits train, the bank is a
     /// constant of the graphs, and the options record its SHA-256.
     /// </summary>
     /// <exception cref="UsageException">The bank's shape is not <c>[num-vectors, vector-length]</c>.</exception>

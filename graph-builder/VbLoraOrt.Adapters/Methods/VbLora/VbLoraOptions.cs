@@ -34,7 +34,7 @@ public sealed class VbLoraOptions
     /// <summary>
     /// SHA-256 of a frozen shared bank (<see cref="SharedBank.Sha256"/>), or null (default) when the bank is trained.
     /// With a shared bank only the logits train, the bank is a constant of the graphs, and adapter files store only
-    /// the top-k (DESIGN.md §2.2). Not written when null, so the options of a trained bank read as before.
+    /// the top-k (DESIGN.md §7.2). Not written when null, so the options of a trained bank read as before.
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? SharedBankSha256 { get; init; }
