@@ -99,7 +99,8 @@ public sealed class ServingSession : IDisposable
                   $"({string.Join(", ", foreign.Take(3))}{(foreign.Count > 3 ? ", …" : "")}); it was exported for another method or model."
                 : $"does not fit the {Manifest.Method} serving model: {mismatches[0]}{(mismatches.Count > 1 ? $" (and {mismatches.Count - 1} more tensors)" : "")}. " +
                   "Was it exported for another model or method?");
-        if (Manifest.AdapterModelVersion != 0 && adapter.ModelVersion != Manifest.AdapterModelVersion)
+        // 0 on either side: written before versions were recorded, not checked
+        if (Manifest.AdapterModelVersion != 0 && adapter.ModelVersion != 0 && adapter.ModelVersion != Manifest.AdapterModelVersion)
             throw new OnnxAdapterException(path,
                 $"its model_version {adapter.ModelVersion} is not this {Manifest.Method} serving model's {Manifest.AdapterModelVersion}: its tensors fit, " +
                 "but it was exported from artifacts with other method options (for VB-LoRA on a shared bank: another bank). " +
