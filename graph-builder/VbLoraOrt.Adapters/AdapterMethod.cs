@@ -98,4 +98,28 @@ public abstract class AdapterMethod<TOptions> : IAdapterMethod where TOptions : 
         ArgumentNullException.ThrowIfNull(plan);
         plan.RequireMadeBy(this);
     }
+
+    /// <inheritdoc/>
+    /// <remarks>None: most methods need nothing beside their graphs.</remarks>
+    public virtual IReadOnlyList<string> WriteArtifactFiles(string directory) => [];
+
+    /// <inheritdoc/>
+    public virtual IAdapterMethod WithArtifactFiles(string directory) => this;
+
+    /// <inheritdoc/>
+    /// <remarks>The trained tensors under their graph names, F32, for a method whose stored form is trainable.</remarks>
+    public virtual IReadOnlyList<SafeTensor> ServingTensors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values)
+    {
+        RequireOwn(plan);
+        plan.CheckValues(values);
+        if (!StoredFormTrainable)
+            throw new BadInputException($"method '{Name}' has no serving form: export a merged model (--merged) instead.");
+        return plan.Parameters.Select(p => SafeTensor.F32(p.Name, p.Shape, values[p.Name])).ToList();
+    }
+
+    /// <inheritdoc/>
+    public virtual IReadOnlyList<FactorValues> EmitServingFactors(AdapterPlan plan, GraphEmitter emitter) => EmitFactors(plan, emitter);
+
+    /// <inheritdoc/>
+    public virtual IReadOnlyList<SafeTensor> ServingDefaults(AdapterPlan plan) => ServingTensors(plan, ZeroUpdate(plan, InitialValues(plan)));
 }

@@ -82,4 +82,33 @@ public interface IAdapterMethod
     /// adapter; false when the stored form keeps only what inference needs (VB-LoRA's top-k).
     /// </summary>
     bool StoredFormTrainable { get; }
+
+    /// <summary>
+    /// Writes what this configured method keeps in an artifact folder beside its graphs into <paramref name="directory"/>
+    /// (VB-LoRA's frozen shared bank; nothing for most methods) and returns the file names, which the manifest lists.
+    /// </summary>
+    IReadOnlyList<string> WriteArtifactFiles(string directory);
+
+    /// <summary>
+    /// This method with what <see cref="WriteArtifactFiles"/> kept in <paramref name="directory"/> read back and checked
+    /// against its options (merging and serving need it); itself when it keeps nothing.
+    /// </summary>
+    /// <exception cref="BadInputException">A file is missing, or holds something other than the options name (another bank).</exception>
+    IAdapterMethod WithArtifactFiles(string directory);
+
+    /// <summary>
+    /// The tensors a serving model takes for one adapter (DESIGN.md §7.1), under the names its graph inputs carry:
+    /// the stored form when it composes without the trained tensors (VB-LoRA's top-k), else the trained tensors.
+    /// </summary>
+    /// <exception cref="BadInputException">The method has no serving form.</exception>
+    IReadOnlyList<SafeTensor> ServingTensors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values);
+
+    /// <summary>The composition reading the graph values named as <see cref="ServingTensors"/> names them.</summary>
+    IReadOnlyList<FactorValues> EmitServingFactors(AdapterPlan plan, GraphEmitter emitter);
+
+    /// <summary>
+    /// The serving model's default for every adapter input: the zero update where the method has one, so the model runs
+    /// as the base model without an adapter.
+    /// </summary>
+    IReadOnlyList<SafeTensor> ServingDefaults(AdapterPlan plan);
 }

@@ -8,7 +8,7 @@ namespace VbLoraOrt.Adapters;
 /// Methods that share an option name (e.g. <c>rank</c>) share one command-line option with per-method defaults.
 /// </summary>
 /// <param name="Name">Command-line name without dashes, e.g. <c>num-vectors</c>.</param>
-/// <param name="ValueType"><see cref="int"/>, <see cref="long"/> or <see cref="double"/>.</param>
+/// <param name="ValueType"><see cref="int"/>, <see cref="long"/>, <see cref="double"/> or <see cref="string"/> (a file).</param>
 /// <param name="Default">The value when the option is not given; null when the method derives it (say how in <paramref name="Description"/>).</param>
 /// <param name="Description">What it means, for help.</param>
 /// <param name="PeftField">The field of PEFT's config that holds it, when PEFT has one.</param>
@@ -26,9 +26,13 @@ public sealed record MethodOption(string Name, Type ValueType, object? Default, 
     public static MethodOption Double(string name, double? @default, string description, string? peftField = null) =>
         new(name, typeof(double), @default, description, peftField);
 
+    /// <summary>A file the method reads when it is created (no default: the method works without it).</summary>
+    public static MethodOption File(string name, string description) => new(name, typeof(string), null, description);
+
     /// <summary>The default as help text shows it.</summary>
     public string DefaultText => Default switch
     {
+        null when ValueType == typeof(string) => "none",
         null => "derived",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         var other => other.ToString() ?? "",

@@ -48,6 +48,9 @@ public sealed class MethodOptionValues
     /// <summary>A real option's value, or null when neither given nor defaulted (the method derives it).</summary>
     public double? DoubleOrNull(string name) => _values.TryGetValue(name, out var v) ? (double?)v : throw Unknown(name);
 
+    /// <summary>A file option's path, or null when not given.</summary>
+    public string? FileOrNull(string name) => _values.TryGetValue(name, out var v) ? (string?)v : throw Unknown(name);
+
     object Required(string name) =>
         _values.TryGetValue(name, out var v) ? v ?? throw new InvalidOperationException($"option '{name}' has no value and no default.") : throw Unknown(name);
 

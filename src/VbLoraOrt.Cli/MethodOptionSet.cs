@@ -66,7 +66,14 @@ public sealed class MethodOptionSet
         return type == typeof(int) ? Typed<int>(name, description)
             : type == typeof(long) ? Typed<long>(name, description)
             : type == typeof(double) ? Typed<double>(name, description)
+            : type == typeof(string) ? FileOption(name, description)
             : throw new InvalidOperationException($"option '{name}' has unsupported type {type.Name}.");
+    }
+
+    static (Option, Func<ParseResult, object?>) FileOption(string name, string description)
+    {
+        var option = new Option<string?>("--" + name) { Description = description };
+        return (option, r => r.GetValue(option));
     }
 
     static (Option, Func<ParseResult, object?>) Typed<T>(string name, string description) where T : struct

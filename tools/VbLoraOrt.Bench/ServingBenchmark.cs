@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML.OnnxRuntime;
 using VbLoraOrt.Adapters;
-using VbLoraOrt.Adapters.Methods.Lora;
-using VbLoraOrt.Adapters.Methods.UniLora;
+using VbLoraOrt.Adapters.Files;
 using VbLoraOrt.Adapters.Methods.VbLora;
+using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Artifacts;
@@ -21,19 +21,13 @@ namespace VbLoraOrt.Bench;
 /// <c>vblora-bench serving</c>: per method on all-MiniLM-L6-v2 (query and value, mean-pooled 2-class head), the serving
 /// model with an adapter active against the merged model (task output only), timed interleaved at batch 1 and 16 ×
 /// sequence 128 on CPU; the time to load an adapter (read, validate, <c>OrtLoraAdapter</c>); resident memory per loaded
-/// adapter (100 loaded, each run once); and the adapter file sizes. Adapter values are seeded, not trained: latency
-/// and size do not depend on them.
+/// adapter (100 loaded, each run once); and the adapter file sizes. Every registered method in its demo configuration,
+/// and VB-LoRA once more on a frozen shared bank (the first row's), whose per-user adapters hold no bank. Adapter values
+/// are seeded, not trained: latency and size do not depend on them.
 /// </summary>
 static class ServingBenchmark
 {
     const int Sequence = 128, Loaded = 100;
-
-    static readonly (string Label, IAdapterMethod Method)[] Methods =
-    [
-        ("VB-LoRA h 256, b 128, r 4, k 2", new VbLoraMethod(new VbLoraOptions { NumVectors = 256, VectorLength = 128, Rank = 4, TopK = 2 })),
-        ("LoRA r 8", new LoraMethod(new LoraOptions { Rank = 8, Alpha = 16 })),
-        ("Uni-LoRA d 4096, r 4", new UniLoraMethod(new UniLoraOptions { ThetaLength = 4096, Rank = 4 })),
-    ];
 
     public static string Run(string modelPath, string vocabPath, string workDirectory, int iterations, int threads, TextWriter output)
     {
@@ -42,16 +36,36 @@ static class ServingBenchmark
         report.AppendLine();
         report.AppendLine("| method | merged 1×128 ms | serving 1×128 ms | ratio | merged 16×128 ms | serving 16×128 ms | ratio | adapter load ms | memory per loaded adapter KiB | .onnx_adapter bytes |");
         report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (label, method) in Methods)
+        var bench = new Bench(modelPath, vocabPath, workDirectory, iterations, threads, output, report);
+        foreach (var descriptor in AdapterMethods.All)
         {
-            string dir = Path.Combine(workDirectory, "serving-" + method.Name);
-            if (Directory.Exists(dir))
-                Directory.Delete(dir, recursive: true); // the benchmark's own scratch folder
-            output.WriteLine($"{label}: preparing…");
+            var preset = new Dictionary<string, object?>(descriptor.Demo.Options);
+            var first = bench.Row(descriptor.Demo.Label, descriptor.Name, descriptor.Create(MethodOptionValues.For(descriptor, preset), 42));
+            if (descriptor.Options.All(o => o.Name != VbLoraDescriptor.FrozenBankOption))
+                continue;
+            // The bank of that adapter frozen and shared: each further user's adapter is only its top-k and head.
+            string bank = Path.Combine(workDirectory, "serving-" + descriptor.Name, "bank.safetensors");
+            AdapterFile.Save(bank, first.Manifest, first.Values);
+            preset[VbLoraDescriptor.FrozenBankOption] = bank;
+            bench.Row(descriptor.Demo.Label + ", shared frozen bank", descriptor.Name + "-shared-bank",
+                descriptor.Create(MethodOptionValues.For(descriptor, preset), 42));
+        }
+        return report.ToString();
+    }
+
+    // One row of the table: prepare, merge, export the serving model and 100 adapters, measure.
+    sealed record Bench(string ModelPath, string VocabPath, string WorkDirectory, int Iterations, int Threads, TextWriter Output, StringBuilder Report)
+    {
+        public (ArtifactManifest Manifest, Dictionary<string, float[]> Values) Row(string label, string name, IAdapterMethod method)
+        {
+            string dir = Path.Combine(WorkDirectory, "serving-" + name);
+            foreach (string scratch in new[] { "artifacts", "merged", "serving", "adapters" }.Select(d => Path.Combine(dir, d)).Where(Directory.Exists))
+                Directory.Delete(scratch, recursive: true); // the benchmark's own scratch folders
+            Output.WriteLine($"{label}: preparing…");
             var manifest = ArtifactBuilder.Prepare(new PrepareOptions
             {
-                ModelPath = modelPath,
-                VocabPath = vocabPath,
+                ModelPath = ModelPath,
+                VocabPath = VocabPath,
                 OutputDirectory = Path.Combine(dir, "artifacts"),
                 Method = method,
                 Targets = TargetSpec.FromNames(["query", "value"]),
@@ -69,23 +83,16 @@ static class ServingBenchmark
                 return path;
             }).ToList();
             long fileBytes = new FileInfo(adapters[0]).Length;
-            string sharedBank = "";
-            if (method is VbLoraMethod)
-            {
-                var full = OnnxAdapterFile.Read(adapters[0]);
-                var perUser = new OnnxAdapter(full.Parameters.Where(p => p.Name != VbLoraNames.StoredVectorBank));
-                sharedBank = $" (without the bank, as a shared-bank user would store it: {OnnxAdapterFile.ToBytes(perUser).Length:N0})";
-            }
 
             var (loadMs, memoryKib) = MeasureLoads(serving, adapters);
-            var one = MeasureLatency(merged, serving, adapters, 1, iterations, threads);
-            var sixteen = MeasureLatency(merged, serving, adapters, 16, iterations, threads);
+            var one = MeasureLatency(merged, serving, adapters, 1, Iterations, Threads);
+            var sixteen = MeasureLatency(merged, serving, adapters, 16, Iterations, Threads);
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {one.Merged:F1} | {one.Serving:F1} | {one.Serving / one.Merged:F3} | {sixteen.Merged:F1} | {sixteen.Serving:F1} | {sixteen.Serving / sixteen.Merged:F3} | {loadMs:F2} | {memoryKib:F0} | {fileBytes:N0}{sharedBank} |");
-            report.AppendLine(line);
-            output.WriteLine(line);
+                $"| {label} | {one.Merged:F1} | {one.Serving:F1} | {one.Serving / one.Merged:F3} | {sixteen.Merged:F1} | {sixteen.Serving:F1} | {sixteen.Serving / sixteen.Merged:F3} | {loadMs:F2} | {memoryKib:F0} | {fileBytes:N0} |");
+            Report.AppendLine(line);
+            Output.WriteLine(line);
+            return (manifest, values);
         }
-        return report.ToString();
     }
 
     // Adapter values: the method's initial values with the bank or B far from zero, and a head, from a seed.

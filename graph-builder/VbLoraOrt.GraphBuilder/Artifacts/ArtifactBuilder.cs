@@ -100,7 +100,8 @@ public static class ArtifactBuilder
         if (options.VocabPath != null)
             AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), File.ReadAllBytes(options.VocabPath));
         var ortFiles = options.OrtTraining is { } ort ? OrtArtifactWriter.Write(options.OutputDirectory, manifest, options.Optimizer, ort) : [];
-        manifest = manifest with { Files = ArtifactManifest.HashFiles(options.OutputDirectory, WrittenFiles(options, manifest).Concat(ortFiles)) };
+        var methodFiles = options.Method.WriteArtifactFiles(options.OutputDirectory);
+        manifest = manifest with { Files = ArtifactManifest.HashFiles(options.OutputDirectory, WrittenFiles(options, manifest).Concat(ortFiles).Concat(methodFiles)) };
         manifest.Save(Path.Combine(options.OutputDirectory, ArtifactNames.Manifest));
         Log($"manifest written: {manifest.Counts.Trainable} trainable, {manifest.Counts.AdapterStored:F0} stored adapter parameters");
         return manifest;

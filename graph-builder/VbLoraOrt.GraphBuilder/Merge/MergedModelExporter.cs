@@ -87,7 +87,7 @@ public static class MergedModelExporter
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(outPath);
-        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
+        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions).WithArtifactFiles(artifactsDir);
         Export(LoadBase(artifactsDir, manifest.BaseModel), method, method.Plan(manifest.Targets), manifest.Task, manifest.BaseModel,
             values, manifest.Identity, Vocabulary(artifactsDir, manifest), new Output(outPath, taskOutputOnly, overwrite));
     }
@@ -108,7 +108,8 @@ public static class MergedModelExporter
         AdapterMethods.PlanOf(manifest, manifestPath);
         manifest.VerifyFiles(artifactsDir);
         RequireSameBase(adapter, manifest.BaseModel.Sha256, $"the artifacts in {artifactsDir}");
-        Export(LoadBase(artifactsDir, manifest.BaseModel), adapter, Vocabulary(artifactsDir, manifest), new Output(outPath, false, overwrite));
+        Export(LoadBase(artifactsDir, manifest.BaseModel), adapter, adapter.CreateMethod().WithArtifactFiles(artifactsDir),
+            Vocabulary(artifactsDir, manifest), new Output(outPath, false, overwrite));
     }
 
     /// <summary>Merges a shipped adapter file into the exported model it was trained on (checked by SHA-256).</summary>
@@ -125,11 +126,11 @@ public static class MergedModelExporter
         if (!File.Exists(baseModelPath))
             throw new BadInputException($"{baseModelPath}: base model not found.");
         RequireSameBase(adapter, Hashing.Sha256File(baseModelPath), baseModelPath);
-        Export(OnnxModel.Load(baseModelPath), adapter, vocabulary: null, new Output(outPath, false, overwrite));
+        Export(OnnxModel.Load(baseModelPath), adapter, adapter.CreateMethod(), vocabulary: null, new Output(outPath, false, overwrite));
     }
 
-    static void Export(OnnxModel baseModel, StoredAdapter adapter, SourceVocabulary? vocabulary, Output output) =>
-        Export(baseModel, adapter.CreateMethod(), adapter.Plan, adapter.Task, adapter.BaseModel, adapter.Parameters, adapter.ArtifactsIdentity,
+    static void Export(OnnxModel baseModel, StoredAdapter adapter, IAdapterMethod method, SourceVocabulary? vocabulary, Output output) =>
+        Export(baseModel, method, adapter.Plan, adapter.Task, adapter.BaseModel, adapter.Parameters, adapter.ArtifactsIdentity,
             vocabulary, output);
 
     // Where the merged model goes and how.

@@ -12,16 +12,18 @@ namespace VbLoraOrt.GraphBuilder.Serving;
 public static class ServingAdapter
 {
     /// <summary>
-    /// The adapter of <paramref name="values"/> (every trainable of <paramref name="manifest"/>, adapter and head).
-    /// <paramref name="modelVersion"/> is recorded in the file (ONNX Runtime does not interpret it).
+    /// The adapter of <paramref name="values"/> (every trainable of <paramref name="manifest"/>, adapter and head), with
+    /// the method's <see cref="ServingModelVersion"/> as its <c>model_version</c> (ONNX Runtime does not interpret it;
+    /// the serving session checks it).
     /// </summary>
     /// <exception cref="BadInputException">A head value is missing; the method has no serving form.</exception>
-    public static OnnxAdapter Create(ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values, int modelVersion = 0)
+    public static OnnxAdapter Create(ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(values);
         var method = Adapters.Registry.AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
-        return Create(method, method.Plan(manifest.Targets), manifest.Trainables.Where(t => t.Group == ParameterGroups.Head), values, modelVersion);
+        return Create(method, method.Plan(manifest.Targets), manifest.Trainables.Where(t => t.Group == ParameterGroups.Head), values,
+            ServingModelVersion.Of(method));
     }
 
     /// <summary>The adapter of <paramref name="values"/>: every parameter of <paramref name="plan"/> and every <paramref name="head"/> tensor.</summary>

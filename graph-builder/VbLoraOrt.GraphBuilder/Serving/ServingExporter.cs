@@ -27,7 +27,7 @@ public static class ServingExporter
         string basePath = Path.Combine(artifactsDir, manifest.BaseModel.FileName);
         if (!File.Exists(basePath))
             throw new BadInputException($"{basePath}: base model not found; point at a folder written by `vblora-graph prepare`.");
-        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
+        var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions).WithArtifactFiles(artifactsDir);
         var serving = ServingModelBuilder.Build(OnnxModel.Load(basePath), method, manifest.Targets, manifest.Task, manifest.BaseModel);
 
         Directory.CreateDirectory(outDirectory);
@@ -51,6 +51,7 @@ public static class ServingExporter
             RequestInputs = serving.RequestInputs,
             AdapterInputs = serving.AdapterInputs,
             BaseModelSha256 = manifest.BaseModel.Sha256,
+            AdapterModelVersion = ServingModelVersion.Of(method),
         };
         result.Save(Path.Combine(outDirectory, ServingManifest.FileName));
         return result;

@@ -52,6 +52,9 @@ public sealed record ServingManifest
     /// <summary>SHA-256 of the base model the adapters were trained on.</summary>
     public required string BaseModelSha256 { get; init; }
 
+    /// <summary>The <c>model_version</c> its adapters carry (<see cref="ServingModelVersion"/>); 0 in folders that record none (not checked).</summary>
+    public int AdapterModelVersion { get; init; }
+
     /// <summary>Writes the manifest atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, ArtifactManifest.JsonOptions));
 

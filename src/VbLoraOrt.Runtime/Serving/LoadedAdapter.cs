@@ -17,7 +17,7 @@ public sealed class LoadedAdapter : IDisposable
         Path = path;
         FileBytes = fileBytes;
         _adapter = OrtLoraAdapter.Create(path, null);
-        Options = new RunOptions();
+        Options = ServingSession.QuietRunOptions();
         Options.AddActiveLoraAdapter(_adapter);
     }
 

@@ -21,7 +21,7 @@ public sealed class ServingSession : IDisposable
     readonly BertTextTokenizer _tokenizer;
     readonly AdapterInputContract _contract;
     readonly Dictionary<string, LoadedAdapter> _adapters = new(StringComparer.Ordinal);
-    readonly RunOptions _noAdapter = new();
+    readonly RunOptions _noAdapter = QuietRunOptions();
 
     ServingSession(string directory, ServingManifest manifest, DeviceSessions devices, InferenceSession session, BertTextTokenizer tokenizer, int maxLength)
     {
@@ -56,6 +56,8 @@ public sealed class ServingSession : IDisposable
     public static ServingSession Open(string directory, DeviceOptions? device = null, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        // ONNX Runtime's warnings (to stderr) would interleave with a server's JSONL; its errors still surface as exceptions.
+        OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
         var manifest = ServingManifest.Load(directory);
         int length = maxLength ?? manifest.Tokenizer.MaxLength;
         if (length < 2)
@@ -73,6 +75,9 @@ public sealed class ServingSession : IDisposable
             throw;
         }
     }
+
+    /// <summary>Run options that log only ONNX Runtime's errors (a run's warnings would interleave with JSONL output).</summary>
+    internal static RunOptions QuietRunOptions() => new() { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
 
     /// <summary>
     /// Loads the adapter file at <paramref name="path"/> under <paramref name="name"/>, after checking it fits the model.
@@ -94,6 +99,12 @@ public sealed class ServingSession : IDisposable
                   $"({string.Join(", ", foreign.Take(3))}{(foreign.Count > 3 ? ", …" : "")}); it was exported for another method or model."
                 : $"does not fit the {Manifest.Method} serving model: {mismatches[0]}{(mismatches.Count > 1 ? $" (and {mismatches.Count - 1} more tensors)" : "")}. " +
                   "Was it exported for another model or method?");
+        // 0 on either side: written before versions were recorded, not checked
+        if (Manifest.AdapterModelVersion != 0 && adapter.ModelVersion != 0 && adapter.ModelVersion != Manifest.AdapterModelVersion)
+            throw new OnnxAdapterException(path,
+                $"its model_version {adapter.ModelVersion} is not this {Manifest.Method} serving model's {Manifest.AdapterModelVersion}: its tensors fit, " +
+                "but it was exported from artifacts with other method options (for VB-LoRA on a shared bank: another bank). " +
+                "Export it with `vblora-run export --onnx-adapter` from a run of the artifacts this serving model came from.");
         var missing = Manifest.AdapterInputs.Where(i => adapter.Find(i) == null).ToList();
         if (missing.Count > 0)
             throw new OnnxAdapterException(path,

@@ -26,6 +26,9 @@ static class TinyServing
     /// <summary>Vocabulary: the specials, then <see cref="Words"/>.</summary>
     static readonly string[] Specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
+    /// <summary>The lines of the vocabulary file.</summary>
+    public static string[] VocabularyLines => [.. Specials, .. Words];
+
     /// <summary>The words of the vocabulary.</summary>
     public static readonly string[] Words =
         ["hello", "world", "free", "cruise", "lunch", "noon", "click", "now", "win", "money", "meeting", "today", "offer", "at", "the"];
@@ -104,7 +107,7 @@ static class TinyServing
     {
         string dir = PreparedArtifacts.NewFolder("vblora-serving");
         serving.Model.Save(Path.Combine(dir, ServingManifest.ModelFileName));
-        File.WriteAllLines(Path.Combine(dir, ServingManifest.VocabFileName), [.. Specials, .. Words]);
+        File.WriteAllLines(Path.Combine(dir, ServingManifest.VocabFileName), VocabularyLines);
         new ServingManifest
         {
             Method = method.Name,

@@ -5,7 +5,7 @@ namespace VbLoraOrt.Tests.Support;
 /// <summary>A few steps of training on <see cref="PreparedArtifacts.Classify"/>: a trained run folder for export and eval tests.</summary>
 public static class BriefRun
 {
-    sealed class Quiet : ITrainingObserver
+    internal sealed class Quiet : ITrainingObserver
     {
         public void Started(RunPlan plan) { }
         public void Stepped(StepReport report) { }

@@ -17,9 +17,46 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     /// <summary>Creates the method; validates <paramref name="options"/>.</summary>
     /// <exception cref="UsageException">An option is out of range.</exception>
     public VbLoraMethod(VbLoraOptions options)
-        : base(options, o => o.Validate())
+        : this(options, bank: null)
     {
     }
+
+    VbLoraMethod(VbLoraOptions options, SharedBank? bank)
+        : base(options, o => o.Validate())
+    {
+        if (bank != null && bank.Sha256 != options.SharedBankSha256)
+            throw new BadInputException(
+                $"the vector bank given has sha256 {SharedBank.Short(bank.Sha256)}, but this VB-LoRA adapter was trained against " +
+                $"{SharedBank.Short(options.SharedBankSha256 ?? "a bank of its own")}; use the artifacts or bank it was trained with.");
+        FrozenBank = bank;
+    }
+
+    /// <summary>
+    /// The method with <paramref name="bank"/> frozen and shared (DESIGN.md §7.2): only the logits train, the bank is a
+    /// constant of the graphs, and the options record its SHA-256.
+    /// </summary>
+    /// <exception cref="UsageException">The bank's shape is not <c>[num-vectors, vector-length]</c>.</exception>
+    public static VbLoraMethod WithFrozenBank(VbLoraOptions options, SharedBank bank)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(bank);
+        if (bank.NumVectors != options.NumVectors || bank.VectorLength != options.VectorLength)
+            throw new UsageException(
+                $"--frozen-bank holds a [{bank.NumVectors}, {bank.VectorLength}] bank, but --num-vectors {options.NumVectors} --vector-length {options.VectorLength} " +
+                $"were asked for; pass --num-vectors {bank.NumVectors} --vector-length {bank.VectorLength}.");
+        return new VbLoraMethod(new VbLoraOptions
+        {
+            NumVectors = options.NumVectors, VectorLength = options.VectorLength, Rank = options.Rank, TopK = options.TopK, Seed = options.Seed,
+            InitVectorBankBound = options.InitVectorBankBound, InitLogitsStd = options.InitLogitsStd, Dropout = options.Dropout,
+            SharedBankSha256 = bank.Sha256,
+        }, bank);
+    }
+
+    /// <summary>True when the bank is frozen and shared: it is no parameter, and stored forms name it by hash.</summary>
+    public bool UsesFrozenBank => Options.SharedBankSha256 != null;
+
+    /// <summary>The frozen bank when <see cref="UsesFrozenBank"/> and it was given (prepare, or <see cref="WithArtifactFiles"/>).</summary>
+    public SharedBank? FrozenBank { get; }
 
     /// <inheritdoc/>
     public override AdapterMethodDescriptor Descriptor => VbLoraDescriptor.Instance;
@@ -43,7 +80,9 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
             RequireDivisible(t, "in_features", t.InFeatures, common);
             RequireDivisible(t, "out_features", t.OutFeatures, common);
         }
-        var parameters = new List<TrainableTensor> { new(VbLoraNames.VectorBank, [H, Bl], VbLoraNames.BankGroup) };
+        var parameters = new List<TrainableTensor>();
+        if (!UsesFrozenBank)
+            parameters.Add(new(VbLoraNames.VectorBank, [H, Bl], VbLoraNames.BankGroup));
         foreach (var t in targets)
         {
             parameters.Add(new(VbLoraNames.LogitsA(t.Path), [R, t.InFeatures / Bl, H], VbLoraNames.LogitsGroup));
@@ -56,12 +95,12 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     public int IndexBytes => H <= 256 ? 1 : H <= 1 << 15 ? 2 : 4;
 
     /// <inheritdoc/>
-    /// <remarks>The bank plus, per sub-vector, k indices and k−1 softmax weights (the last is 1 − Σ).</remarks>
+    /// <remarks>The bank (unless frozen and shared) plus, per sub-vector, k indices and k−1 softmax weights (the last is 1 − Σ).</remarks>
     public override double StoredParameterCount(AdapterPlan plan)
     {
         RequireOwn(plan);
         long subVectors = plan.Targets.Sum(t => (long)R * (t.InFeatures / Bl) + (long)(t.OutFeatures / Bl) * R);
-        return (double)H * Bl + subVectors * (Options.TopK - 1 + Options.TopK * IndexBytes / 4.0);
+        return (UsesFrozenBank ? 0 : (double)H * Bl) + subVectors * (Options.TopK - 1 + Options.TopK * IndexBytes / 4.0);
     }
 
     /// <inheritdoc/>
@@ -83,8 +122,9 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     public override IReadOnlyList<FactorValues> EmitFactors(AdapterPlan plan, GraphEmitter emitter)
     {
         RequireOwn(plan);
+        string bank = BankValue(emitter, VbLoraNames.VectorBank);
         return EmitFactorsFrom(plan, emitter, (g, logits, _, p, q) =>
-            TopKAdmixture.Emit(g, logits, VbLoraNames.VectorBank, p, q, Options.TopK, Bl));
+            TopKAdmixture.Emit(g, logits, bank, p, q, Options.TopK, Bl));
     }
 
     /// <summary>
@@ -96,9 +136,22 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     public IReadOnlyList<FactorValues> EmitStoredFactors(AdapterPlan plan, GraphEmitter emitter)
     {
         RequireOwn(plan);
+        string bank = BankValue(emitter, VbLoraNames.StoredVectorBank);
         return EmitFactorsFrom(plan, emitter, (g, _, key, p, q) => TopKAdmixture.EmitStored(g,
-            VbLoraNames.TopKIndices(key), VbLoraNames.TopKWeights(key), VbLoraNames.StoredVectorBank, p, q, Options.TopK, Bl));
+            VbLoraNames.TopKIndices(key), VbLoraNames.TopKWeights(key), bank, p, q, Options.TopK, Bl));
     }
+
+    // The graph value the composition reads the bank from: the parameter `trained` (an input), or the frozen bank as a
+    // constant initializer, which the differentiator treats as any frozen weight (no gradient).
+    string BankValue(GraphEmitter emitter, string trained)
+    {
+        ArgumentNullException.ThrowIfNull(emitter);
+        return UsesFrozenBank ? emitter.Constant(Tensors.Float("", [H, Bl], RequireBank().Values), "frozen_vector_bank") : trained;
+    }
+
+    SharedBank RequireBank() => FrozenBank ?? throw new BadInputException(
+        $"this VB-LoRA adapter was trained against a frozen shared bank (sha256 {SharedBank.Short(Options.SharedBankSha256!)}) that its file does not hold; " +
+        $"merge, evaluate or serve it through the artifact folder prepared with that bank (`vblora-graph prepare --frozen-bank`).");
 
     // A and B of every target from its sub-vectors; `subVectors(g, logits name, stored key, p, q)` emits [p, q, b].
     List<FactorValues> EmitFactorsFrom(AdapterPlan plan, GraphEmitter emitter, Func<GraphEmitter, string, string, int, int, string> subVectors)
@@ -124,7 +177,7 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     {
         RequireOwn(plan);
         plan.CheckValues(parameters);
-        float[] bank = parameters[VbLoraNames.VectorBank];
+        float[] bank = UsesFrozenBank ? RequireBank().Values : parameters[VbLoraNames.VectorBank];
         var factors = new List<LowRankFactors>(plan.Targets.Count);
         foreach (var t in plan.Targets)
         {
@@ -144,7 +197,53 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
 
     /// <inheritdoc/>
     /// <remarks>A zero bank: every sub-vector, whatever its top-k, is a mix of zero vectors.</remarks>
-    protected override IEnumerable<string> ZeroedTensors(AdapterPlan plan) => [VbLoraNames.VectorBank];
+    protected override IEnumerable<string> ZeroedTensors(AdapterPlan plan) => UsesFrozenBank
+        ? throw new BadInputException(
+            "a VB-LoRA adapter on a frozen shared bank has no zero update (its sub-vectors always mix bank vectors); " +
+            "train a head-only baseline from artifacts prepared without --frozen-bank.")
+        : [VbLoraNames.VectorBank];
+
+    /// <inheritdoc/>
+    /// <remarks>The frozen shared bank as <see cref="SharedBank.FileName"/>, when there is one.</remarks>
+    public override IReadOnlyList<string> WriteArtifactFiles(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!UsesFrozenBank)
+            return [];
+        RequireBank().Write(Path.Combine(directory, SharedBank.FileName));
+        return [SharedBank.FileName];
+    }
+
+    /// <inheritdoc/>
+    public override IAdapterMethod WithArtifactFiles(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!UsesFrozenBank || FrozenBank != null)
+            return this;
+        string path = Path.Combine(directory, SharedBank.FileName);
+        if (!File.Exists(path))
+            throw new BadInputException(
+                $"{directory}: holds no {SharedBank.FileName}, but this VB-LoRA adapter was trained against a frozen shared bank " +
+                $"(sha256 {SharedBank.Short(Options.SharedBankSha256!)}); use the artifact folder prepared with that bank.");
+        var bank = SharedBank.Read(path);
+        if (bank.Sha256 != Options.SharedBankSha256)
+            throw new BadInputException(
+                $"{path}: holds the bank sha256 {SharedBank.Short(bank.Sha256)}, but the adapter was trained against sha256 " +
+                $"{SharedBank.Short(Options.SharedBankSha256!)}; use the artifact folder prepared with the adapter's bank.");
+        return new VbLoraMethod(Options, bank);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Exactly the stored form (<see cref="AdapterMethod{TOptions}.Encode"/>): the bank unless it is frozen and shared, then the top-k per logits tensor.</remarks>
+    public override IReadOnlyList<SafeTensor> ServingTensors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values) => Encode(plan, values);
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<FactorValues> EmitServingFactors(AdapterPlan plan, GraphEmitter emitter) => EmitStoredFactors(plan, emitter);
+
+    /// <inheritdoc/>
+    /// <remarks>With a frozen shared bank there is no zero update: the defaults are the initial logits' top-k.</remarks>
+    public override IReadOnlyList<SafeTensor> ServingDefaults(AdapterPlan plan) =>
+        UsesFrozenBank ? ServingTensors(plan, InitialValues(plan)) : base.ServingDefaults(plan);
 
     /// <inheritdoc/>
     protected override IReadOnlyList<SafeTensor> EncodeStored(AdapterPlan plan, IReadOnlyDictionary<string, float[]> values) =>

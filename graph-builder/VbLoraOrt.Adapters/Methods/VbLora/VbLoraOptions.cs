@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Adapters.Methods.VbLora;
@@ -30,6 +31,14 @@ public sealed class VbLoraOptions
     /// <summary>Logits start as N(0, std²). Default 0.1 like PEFT (the paper's code uses 0.01).</summary>
     public double InitLogitsStd { get; init; } = 0.1;
 
+    /// <summary>
+    /// SHA-256 of a frozen shared bank (<see cref="SharedBank.Sha256"/>), or null (default) when the bank is trained.
+    /// With a shared bank only the logits train, the bank is a constant of the graphs, and adapter files store only
+    /// the top-k (DESIGN.md §7.2). Not written when null, so the options of a trained bank read as before.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SharedBankSha256 { get; init; }
+
     /// <summary>Dropout on the adapter input. Default 0; only 0 is supported so far.</summary>
     public double Dropout { get; init; }
 
@@ -46,5 +55,7 @@ public sealed class VbLoraOptions
         MethodChecks.FiniteNonNegative(InitVectorBankBound, "init-vector-bank-bound");
         MethodChecks.FiniteNonNegative(InitLogitsStd, "init-logits-std");
         MethodChecks.NoDropout(Dropout);
+        if (SharedBankSha256 is { } sha && (sha.Length != 64 || !sha.All(char.IsAsciiHexDigitLower)))
+            throw new UsageException($"sharedBankSha256 '{sha}' is not a SHA-256 (64 lower-case hex digits).");
     }
 }

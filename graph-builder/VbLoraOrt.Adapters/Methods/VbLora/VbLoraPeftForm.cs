@@ -1,5 +1,6 @@
 using VbLoraOrt.Adapters.Peft;
 using VbLoraOrt.Adapters.Storage;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Adapters.Methods.VbLora;
 
@@ -37,6 +38,10 @@ public sealed class VbLoraPeftForm : IPeftForm
     public IReadOnlyList<SafeTensor> Encode(IAdapterMethod method, AdapterPlan plan, IReadOnlyDictionary<string, float[]> values, PeftExportOptions options)
     {
         var vblora = (VbLoraMethod)method;
+        if (vblora.UsesFrozenBank)
+            throw new BadInputException(
+                $"this VB-LoRA adapter was trained against a frozen shared bank (sha256 {SharedBank.Short(vblora.Options.SharedBankSha256!)}), which a PEFT directory " +
+                "would have to hold in every adapter; export the adapter file (--adapter) or the serving adapter (--onnx-adapter) instead.");
         method.Encode(plan, values);                                         // checks the plan and values
         if (options.TopKOnly)
             return VbLoraStoredForm.Encode(vblora, plan, values, PeftIndexBytes(vblora.Options.NumVectors));

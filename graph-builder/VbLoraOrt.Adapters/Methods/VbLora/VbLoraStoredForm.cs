@@ -20,7 +20,7 @@ internal static class VbLoraStoredForm
     // Σ of the first k−1 stored weights may exceed 1 by float rounding when the last weight is ~0.
     const double SumTolerance = 1e-5;
 
-    /// <summary>The stored tensors of the adapter part: the bank, then indices and weights per logits tensor.</summary>
+    /// <summary>The stored tensors of the adapter part: the bank (unless it is a frozen shared one), then indices and weights per logits tensor.</summary>
     public static List<SafeTensor> Encode(VbLoraMethod method, AdapterPlan plan, IReadOnlyDictionary<string, float[]> values) =>
         Encode(method, plan, values, method.IndexBytes);
 
@@ -28,10 +28,9 @@ internal static class VbLoraStoredForm
     public static List<SafeTensor> Encode(VbLoraMethod method, AdapterPlan plan, IReadOnlyDictionary<string, float[]> values, int indexBytes)
     {
         var o = method.Options;
-        var tensors = new List<SafeTensor>
-        {
-            SafeTensor.F32(VbLoraNames.StoredVectorBank, [o.NumVectors, o.VectorLength], values[VbLoraNames.VectorBank]),
-        };
+        var tensors = new List<SafeTensor>();
+        if (!method.UsesFrozenBank)                                               // a shared bank is named in the options, not stored
+            tensors.Add(SafeTensor.F32(VbLoraNames.StoredVectorBank, [o.NumVectors, o.VectorLength], values[VbLoraNames.VectorBank]));
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
             long[] lead = parameter.Shape[..^1];                                      // [p, q] of logits [p, q, h]
@@ -51,10 +50,9 @@ internal static class VbLoraStoredForm
     public static Dictionary<string, float[]> Decode(VbLoraMethod method, AdapterPlan plan, StoredTensors stored, int indexBytes)
     {
         var o = method.Options;
-        var values = new Dictionary<string, float[]>(StringComparer.Ordinal)
-        {
-            [VbLoraNames.VectorBank] = stored.TakeFiniteFloats(VbLoraNames.StoredVectorBank, [o.NumVectors, o.VectorLength]),
-        };
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        if (!method.UsesFrozenBank)
+            values[VbLoraNames.VectorBank] = stored.TakeFiniteFloats(VbLoraNames.StoredVectorBank, [o.NumVectors, o.VectorLength]);
         foreach (var (parameter, key) in LogitsTensors(plan))
         {
             long[] lead = parameter.Shape[..^1];
