@@ -5,7 +5,7 @@ using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Bench;
 
-/// <summary>Writes a <see cref="BenchmarkResult"/> as <c>BENCHMARKS.md</c> (tables and the machine) and as JSON, atomically.</summary>
+/// <summary>Writes a <see cref="BenchmarkResult"/> as a markdown report (tables and the machine; <c>artifacts/bench/training.md</c> by default) and as JSON, atomically.</summary>
 public static class BenchmarkReport
 {
     /// <summary>Step / forward time of the CLS-pooled step at most this (issue target).</summary>
@@ -32,6 +32,8 @@ public static class BenchmarkReport
     public static void Write(BenchmarkResult result, string command, string markdownPath, string jsonPath)
     {
         ArgumentNullException.ThrowIfNull(result);
+        foreach (string path in new[] { markdownPath, jsonPath })
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         AtomicFile.WriteAllText(markdownPath, Markdown(result, command));
         AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(result, Json));
     }
