@@ -149,7 +149,7 @@ public static class MergedModelExporter
     static void Export(OnnxModel baseModel, IAdapterMethod method, AdapterPlan plan, TaskInfo task, BaseModelInfo info,
         IReadOnlyDictionary<string, float[]> values, string identity, SourceVocabulary? vocabulary, Output output)
     {
-        RequireWritable(output);
+        RequireWritable(output, baseModel);
         var adapterValues = plan.Parameters.Where(p => values.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => values[p.Name]);
         ExportFactors(baseModel, method.ComputeFactors(plan, adapterValues), method.Name, task, info, values, identity, vocabulary, output);
     }
@@ -166,7 +166,7 @@ public static class MergedModelExporter
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(factors);
         var output = new Output(outPath, TaskOutputOnly: false, overwrite);
-        RequireWritable(output);
+        RequireWritable(output, baseModel);
         ExportFactors(baseModel, factors, methodName, task, info, values, identity, vocabulary: null, output);
     }
 
@@ -180,13 +180,9 @@ public static class MergedModelExporter
         Save(merged, methodName, identity, task, vocabulary, output.Path);
     }
 
-    static void RequireWritable(Output output)
-    {
-        if (Directory.Exists(output.Path))
-            throw new UsageException($"{output.Path}: is a folder; the merged model is a file path such as {System.IO.Path.Combine(output.Path, "merged.onnx")}.");
-        if (File.Exists(output.Path) && !output.Overwrite)
-            throw new UsageException($"{output.Path}: exists; choose another path for the merged model, or pass --overwrite to replace it.");
-    }
+    // The rule every output file follows (OutputPaths), with the base model as the input it must never replace.
+    static void RequireWritable(Output output, OnnxModel baseModel) =>
+        OutputPaths.RequireWritableFile("merged model", output.Path, output.Overwrite, baseModel.SourcePath is { } source ? [source] : []);
 
     static void AppendHead(OnnxModel merged, OnnxModel baseModel, TaskInfo task, BaseModelInfo info, IReadOnlyDictionary<string, float[]> values,
         bool taskOutputOnly)

@@ -47,7 +47,8 @@ public static class TrainingRun
         try
         {
             // The folder is claimed (an earlier run's files replaced) only once the data, model and sessions are ready.
-            return Execute(resolved, folder, run, start ?? Initial(folder, resolved.HeadOnly), resumed: false, observer, cancel, claim: () =>
+            var state = start == null ? (Initial(folder, resolved.HeadOnly), folder.InitialCheckpoint) : (start, run.CheckpointPath);
+            return Execute(resolved, folder, run, state, resumed: false, observer, cancel, claim: () =>
             {
                 run.ClaimForNewRun(overwrite);
                 run.SaveOptions(resolved);
@@ -79,8 +80,10 @@ public static class TrainingRun
         if (extension != null)
             options = extension.ApplyTo(options);
         // A run killed before its first checkpoint resumes from where it started: the artifacts' initial state.
-        var checkpoint = File.Exists(run.CheckpointPath) ? Checkpoint.Load(run.CheckpointPath, folder.Identity) : Initial(folder, options.HeadOnly);
-        return Execute(options, folder, run, checkpoint, resumed: true, observer, cancel, claim: () =>
+        var state = File.Exists(run.CheckpointPath)
+            ? (Checkpoint.Load(run.CheckpointPath, folder.Identity), run.CheckpointPath)
+            : (Initial(folder, options.HeadOnly), folder.InitialCheckpoint);
+        return Execute(options, folder, run, state, resumed: true, observer, cancel, claim: () =>
         {
             if (extension != null)
                 run.SaveOptions(options);
@@ -108,11 +111,12 @@ public static class TrainingRun
     }
 
     // Loads the data and builds the sessions, then calls `claim` (which writes into the run folder) and trains.
-    static TrainSummary Execute(TrainOptions options, ArtifactFolder folder, RunFolder run, Checkpoint checkpoint, bool resumed,
+    // `from` is the state to train from and the file it is (to be) saved in, which errors about it name.
+    static TrainSummary Execute(TrainOptions options, ArtifactFolder folder, RunFolder run, (Checkpoint State, string Path) from, bool resumed,
         ITrainingObserver observer, CancellationToken cancel, Action claim, RunExtension? extension = null)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        var manifest = folder.Manifest;
+        var (manifest, checkpoint) = (folder.Manifest, from.State);
         var tokenizer = folder.LoadTokenizer();
         int maxLength = manifest.Tokenizer.LengthFor(options.MaxLength);
         var train = TrainingData.Load(options.TrainFile, manifest.Task, tokenizer, maxLength, options.SkipBadRows, classNames: null);
@@ -124,9 +128,8 @@ public static class TrainingRun
         int epochs = options.MaxSteps.HasValue ? int.MaxValue : options.Epochs;
         extension?.RequireBeyond(checkpoint.Step, totalSteps);
 
-        string checkpointPath = resumed && File.Exists(run.CheckpointPath) ? run.CheckpointPath : folder.InitialCheckpoint;
         using var device = DeviceSessions.Open(new DeviceOptions { Device = options.Device, IntraOpThreads = options.Threads });
-        using var state = CreateState(device, manifest, checkpoint, checkpointPath);
+        using var state = CreateState(device, manifest, checkpoint, from.Path);
         using var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
         using var evaluator = eval == null ? null : Evaluator.ForArtifacts(device, folder);
         claim();
