@@ -46,7 +46,7 @@ public static class AdapterCompatibility
         return null;
     }
 
-    // Options compared by name: a missing or different value is reported with the option's name.
+    // Options that define the adapter (AdapterMeaning) compared by name: a missing or different value is reported with its name.
     static (string, string, string)? OptionsDifference(JsonElement adapter, JsonElement manifest)
     {
         var a = Properties(adapter);
@@ -60,9 +60,8 @@ public static class AdapterCompatibility
         return null;
     }
 
-    static Dictionary<string, string> Properties(JsonElement options) => options.ValueKind == JsonValueKind.Object
-        ? options.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText(), StringComparer.Ordinal)
-        : new Dictionary<string, string>(StringComparer.Ordinal);
+    static Dictionary<string, string> Properties(JsonElement options) =>
+        AdapterMeaning.Options(options).ToDictionary(p => p.Name, p => p.Value.GetRawText(), StringComparer.Ordinal);
 
     // The first target that differs in path or shape, or a different count.
     static (string, string, string)? TargetsDifference(IReadOnlyList<LinearModule> adapter, IReadOnlyList<LinearModule> manifest)

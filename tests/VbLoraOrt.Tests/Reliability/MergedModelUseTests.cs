@@ -140,6 +140,7 @@ public sealed class MergedModelUseTests
         Assert.AreEqual("base model", What(adapter with { BaseModel = adapter.BaseModel with { Sha256 = new string('0', 64) } }));
         Assert.AreEqual("method", What(adapter with { Method = "lora" }));
         Assert.AreEqual("method option 'topK'", What(adapter with { MethodOptions = WithOption(adapter.MethodOptions, "topK", 3) }));
+        Assert.AreEqual("(fits)", What(adapter with { MethodOptions = WithOption(adapter.MethodOptions, "seed", 7) }), "the initial-value seed does not change a trained adapter");
         Assert.AreEqual("target 1", What(adapter with { Targets = [firstTarget with { OutFeatures = firstTarget.OutFeatures + 1 }, .. adapter.Targets.Skip(1)] }));
         Assert.AreEqual("number of targets", What(adapter with { Targets = adapter.Targets.Take(adapter.Targets.Count - 1).ToList() }));
         Assert.AreEqual("task", What(adapter with { Task = adapter.Task with { Kind = TaskKind.Embed } }));
