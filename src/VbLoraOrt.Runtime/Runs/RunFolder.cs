@@ -60,6 +60,15 @@ public sealed class RunFolder(string directory)
             throw new UsageException(
                 $"{Directory} already holds a run ({string.Join(", ", existing.Select(Path.GetFileName))}); continue it with `vblora-run train --resume {Directory}`, " +
                 "choose another --out, or pass --overwrite to replace it.");
+        if (existing.Count == 0 && System.IO.Directory.Exists(Directory))
+        {
+            var others = System.IO.Directory.EnumerateFileSystemEntries(Directory).Select(e => Path.GetFileName(e)!)
+                .Where(name => !IsInterruptedWrite(name)).Order(StringComparer.Ordinal).Take(3).ToList();
+            if (others.Count > 0)
+                throw new UsageException(
+                    $"{Directory} holds files that are not a run ({string.Join(", ", others)}{(others.Count == 3 ? ", …" : "")}); a run is written " +
+                    "into a new or empty folder: choose another --out.");
+        }
     }
 
     List<string> RunFiles() => RunLayout.All.Select(f => Path.Combine(Directory, f)).Where(File.Exists).ToList();
@@ -107,6 +116,10 @@ public sealed class RunFolder(string directory)
             foreach (string temp in System.IO.Directory.EnumerateFiles(Directory, file + ".*.tmp"))
                 File.Delete(temp);
     }
+
+    // A run file's temporary copy left by a write that was interrupted (AtomicFile names it `<file>.<random>.tmp`).
+    static bool IsInterruptedWrite(string name) =>
+        name.EndsWith(".tmp", StringComparison.Ordinal) && RunLayout.All.Any(f => name.StartsWith(f + ".", StringComparison.Ordinal));
 
     /// <summary>Reads <c>run.json</c>.</summary>
     /// <exception cref="BadInputException">Missing or unreadable.</exception>

@@ -142,6 +142,23 @@ public sealed class TrainLifecycleTests
     }
 
     [TestMethod]
+    public void Train_IntoAFolderHoldingTheUsersOtherFiles_IsRefusedAndAddsNothing()
+    {
+        string parent = NewFolder("vblora-train-user-folder");
+        string mine = Directory.CreateDirectory(Path.Combine(parent, "notes")).FullName;
+        File.WriteAllText(Path.Combine(mine, "todo.txt"), "mine");
+        var before = Snapshot(mine);
+
+        var (code, error) = Run(Train(mine, PreparedArtifacts.SpamSample(8), "--max-steps", "1"));
+
+        Assert.AreEqual(ExitCodes.Usage, code, error);
+        StringAssert.Contains(error, "todo.txt");
+        StringAssert.Contains(error, "--out");
+        AssertUnchanged(before, Snapshot(mine));
+        Assert.HasCount(1, Directory.GetFileSystemEntries(mine));
+    }
+
+    [TestMethod]
     public void RunJson_StoresAbsolutePaths_SoTheRunIsUsableFromAnyDirectory()
     {
         string parent = NewFolder("vblora-relative");
