@@ -24,7 +24,8 @@ public sealed class BenchmarkReportTests
         Prepare = new ChildMeasure(700, 257L << 20, "vblora-graph prepare"),
         Training = new ChildMeasure(3200, 1010L << 20, "vblora-run train"),
         Adapters = [new AdapterSize("vblora", 33970, 150192, Measured: true)],
-        Profile = new StepProfileResult(3, 520, 0.5, [new ProfiledOp("MatMul", 150, 250, 0.5)], 205, 200),
+        Profile = new StepProfileResult(5, 2, 520, 0.5, [new ProfiledOp("MatMul", 150, 250, 0.5)], 205, 200, 260, 3, [new ProfiledOp("Mul", 40, 30, 0.1)]),
+        ForwardCut = new ForwardCutResult(Around(210), Around(200), Around(1.05)),
     };
 
     static string RowOf(string markdown, string start) =>

@@ -1,0 +1,49 @@
+using Onnx;
+using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Onnx;
+
+namespace VbLoraOrt.Bench;
+
+/// <summary>
+/// The training graph's forward part as a graph of its own, for a profile-free measure of it: the forward nodes (all
+/// but <c>grad/…</c> and what reads them), with the loss and every forward value the backward reads as outputs. ONNX
+/// Runtime must then keep those values as the training session does, so the same fusions are blocked, and the cut's run
+/// time against the base forward's is the forward part's cost without the profiler's overhead.
+/// </summary>
+public static class ForwardCut
+{
+    /// <summary>The cut of <paramref name="training"/> (a clone; the training graph is not changed).</summary>
+    /// <exception cref="ArgumentException">The graph has no <c>grad/…</c> node: it is no training graph.</exception>
+    public static OnnxModel Of(OnnxModel training)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        var model = training.Clone();
+        var graph = model.Graph;
+        var backward = graph.Node.Where(n => n.Name.StartsWith(OrtProfile.BackwardPrefix, StringComparison.Ordinal)).ToHashSet();
+        if (backward.Count == 0)
+            throw new ArgumentException($"{training.SourcePath ?? "model"}: no '{OrtProfile.BackwardPrefix}' node; not a training graph.", nameof(training));
+
+        // Drop the backward and everything downstream of it (the gradient outputs' Identities).
+        var dropped = new HashSet<string>(backward.SelectMany(n => n.Output), StringComparer.Ordinal);
+        var forward = new List<NodeProto>();
+        foreach (var node in graph.Node)
+        {
+            if (backward.Contains(node) || node.Input.Any(dropped.Contains))
+                dropped.UnionWith(node.Output);
+            else
+                forward.Add(node);
+        }
+        var produced = forward.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
+        var saved = backward.SelectMany(n => n.Input).Where(produced.Contains).Distinct(StringComparer.Ordinal).ToList();
+
+        graph.Node.Clear();
+        graph.Node.AddRange(forward);
+        var declared = graph.ValueInfo.ToDictionary(v => v.Name, StringComparer.Ordinal);
+        graph.Output.Clear();
+        graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
+        // Types of saved values are left to ONNX Runtime's inference where the graph does not declare them.
+        foreach (string name in saved.Where(s => s != ArtifactNames.Loss))
+            graph.Output.Add(declared.TryGetValue(name, out var info) ? info.Clone() : new ValueInfoProto { Name = name });
+        return model;
+    }
+}
