@@ -1,5 +1,6 @@
 using Onnx;
 using VbLoraOrt.Contracts.Artifacts;
+using VbLoraOrt.Differentiation.Shapes;
 using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Bench;
@@ -38,12 +39,16 @@ public static class ForwardCut
 
         graph.Node.Clear();
         graph.Node.AddRange(forward);
-        var declared = graph.ValueInfo.ToDictionary(v => v.Name, StringComparer.Ordinal);
+        var facts = ShapeInference.Infer(model, new GraphConstants(model));
         graph.Output.Clear();
         graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
-        // Types of saved values are left to ONNX Runtime's inference where the graph does not declare them.
         foreach (string name in saved.Where(s => s != ArtifactNames.Loss))
-            graph.Output.Add(declared.TryGetValue(name, out var info) ? info.Clone() : new ValueInfoProto { Name = name });
+        {
+            int type = facts[name].ElemType;
+            if (type == 0)
+                throw new InvalidOperationException($"{training.SourcePath ?? "model"}: the element type of '{name}', which the backward reads, is unknown.");
+            graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = type } } });
+        }
         return model;
     }
 }

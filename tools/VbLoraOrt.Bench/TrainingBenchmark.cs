@@ -67,9 +67,7 @@ public static class TrainingBenchmark
         double meanStepGflop = Gflop(meanFolder.TrainingModel, dims, log);
 
         var tokenizer = folder.LoadTokenizer();
-        var data = TrainingData.Load(options.TrainFile, folder.Manifest.Task, tokenizer, options.SequenceLength, skipBadRows: false, classNames: null);
-        var fixedBatch = data.Batches(Batching(options, PaddingMode.MaxLength), 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs)
-            .First(b => b.Feeds[0].Shape[0] == options.BatchSize).Feeds;
+        var fixedBatch = FixedBatch(folder, options.TrainFile, options.BatchSize, options.SequenceLength);
 
         SampleSummary forwardMs, stepMs, ratio;
         PooledStepResult meanPooled;
@@ -127,7 +125,7 @@ public static class TrainingBenchmark
         };
     }
 
-    static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
+    internal static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
         Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value",
             "--method", AdapterMethods.Default.Name, "--pooling", pooling, "--vocab", options.VocabPath,
             "--max-length", $"{options.SequenceLength}", "--out", folder);
@@ -147,6 +145,15 @@ public static class TrainingBenchmark
         log.WriteLine($"{Path.GetFileName(modelPath)}: {count.Flops / 1e9:F1} GFLOP in {count.Products} matrix products" +
                       (count.Unresolved.Count > 0 ? $"; {count.Unresolved.Count} products of unknown shape not counted (e.g. {count.Unresolved[0]})" : ""));
         return count.Flops / 1e9;
+    }
+
+    // The first full batch of the data, padded to the sequence length: the batch every step and forward is timed on.
+    internal static IReadOnlyList<BatchTensor> FixedBatch(ArtifactFolder folder, string trainFile, int batchSize, int sequenceLength)
+    {
+        var tokenizer = folder.LoadTokenizer();
+        var data = TrainingData.Load(trainFile, folder.Manifest.Task, tokenizer, sequenceLength, skipBadRows: false, classNames: null);
+        var batching = new BatchOptions { BatchSize = batchSize, MaxLength = sequenceLength, Padding = PaddingMode.MaxLength, Seed = 42 };
+        return data.Batches(batching, 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs).First(b => b.Feeds[0].Shape[0] == batchSize).Feeds;
     }
 
     static BatchOptions Batching(BenchmarkOptions options, PaddingMode padding, int? maxLength = null) =>
