@@ -19,12 +19,12 @@ static class BenchCommand
     {
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 10, Description = "Timed iterations of each measurement." };
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2, Description = "Untimed warm-up iterations." };
-        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Intra-op threads per session." };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Intra-op threads per session.", Recursive = true };
         var batches = new Option<int>("--throughput-batches") { DefaultValueFactory = _ => 20, Description = "Token throughput at the sequence length trains on a sample of this many batches' worth of examples per padding mode (0: the whole file)." };
         var longBatches = new Option<int>("--long-throughput-batches") { DefaultValueFactory = _ => 12, Description = "The same at length 512, where padding costs more (0: the whole file)." };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "training.md"), Description = "Markdown report to write (BENCHMARKS.md is curated by hand from these reports: it also holds notes and other benchmarks a rewrite would lose)." };
         var json = new Option<string>("--json") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "bench.json"), Description = "JSON results to write." };
-        var work = new Option<string>("--work") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench"), Description = "Scratch folder (artifacts, profiles, merged model)." };
+        var work = new Option<string>("--work") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench"), Description = "Scratch folder (artifacts, profiles, merged model).", Recursive = true };
         var compare = new Option<string?>("--compare-artifacts") { Description = "Mean-pooled artifacts (e.g. prepared by an earlier build) whose step is timed interleaved with ours." };
         var command = new RootCommand("vblora-bench: measure training step vs inference, token throughput, merged latency, prepare time and memory, adapter size.");
         foreach (Option o in new Option[] { iterations, warmup, threads, batches, longBatches, report, json, work, compare })
@@ -88,7 +88,7 @@ static class BenchCommand
         var artifacts = new Option<string>("--artifacts") { Required = true };
         var pool = new Option<string>("--pool") { Required = true };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 8 };
-        var command = new Command(ThreadPoolBenchmark.ChildCommand, "(internal) one process of `thread-pool`.") { artifacts, pool, steps, threads };
+        var command = new Command(ThreadPoolBenchmark.ChildCommand, "(internal) one process of `thread-pool`.") { artifacts, pool, steps };
         command.Hidden = true;
         command.SetAction(r => CommandGuard.Run(Name, () =>
         {
@@ -96,6 +96,7 @@ static class BenchCommand
             if (!ThreadPoolBenchmark.Modes.Contains(mode))
                 throw new VbLoraOrt.Onnx.UsageException($"--pool {mode}: use {string.Join(" or ", ThreadPoolBenchmark.Modes)}.");
             double ms = ThreadPoolBenchmark.MeasureHere(r.GetValue(artifacts)!, mode == "shared", r.GetValue(steps), r.GetValue(threads), DemoData.TrainFile);
+            output.WriteLine($"{ThreadPoolBenchmark.OsThreads} OS threads");
             output.WriteLine(ms.ToString("F2", System.Globalization.CultureInfo.InvariantCulture));
             return ExitCodes.Ok;
         }, error));

@@ -53,6 +53,8 @@ public static class BenchmarkReport
         Row(md, "step / forward (per iteration), CLS-pooled head", r.StepOverForward, "F2", Check($"≤ {ClsStepOverForwardTarget:F2}", r.StepOverForward.Median <= ClsStepOverForwardTarget));
         Row(md, "training step, mean-pooled head (ms)", r.MeanPooled.StepMs, "F0", "every position read: nothing to prune");
         Row(md, "step / forward (per iteration), mean-pooled head", r.MeanPooled.StepOverForward, "F2", Check($"≤ {MeanStepOverForwardTarget:F2}", r.MeanPooled.StepOverForward.Median <= MeanStepOverForwardTarget));
+        Row(md, "head-only step (`train --head-only`: head-only graph, adapter frozen), mean-pooled (ms)", r.HeadOnly.StepMs, "F0", "");
+        Row(md, "head-only step / full mean-pooled step (per iteration)", r.HeadOnly.OverFullStep, "F2", "no backward through the encoder");
         if (r.Comparison is { } c)
         {
             Row(md, $"training step, compared artifacts `{c.Artifacts}` (ms)", c.StepMs, "F0", "");

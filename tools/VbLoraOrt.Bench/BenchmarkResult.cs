@@ -27,6 +27,9 @@ public sealed record BenchmarkResult
     /// <summary>The same step with a mean-pooled head, which reads every position (nothing to prune).</summary>
     public required PooledStepResult MeanPooled { get; init; }
 
+    /// <summary>The head-only step (<c>train --head-only</c>'s graph) of the mean-pooled artifacts, timed in the same iterations.</summary>
+    public required HeadOnlyStepResult HeadOnly { get; init; }
+
     /// <summary>The step of <see cref="BenchmarkOptions.CompareArtifacts"/>, timed in the same iterations; null without it.</summary>
     public ComparedStepResult? Comparison { get; init; }
 
@@ -64,6 +67,11 @@ public sealed record BenchmarkSettings(string Model, string Adapter, int BatchSi
 /// <param name="StepOverForward">Step / forward time of the same iteration.</param>
 /// <param name="StepGflop">Counted matrix-product GFLOP of the step.</param>
 public sealed record PooledStepResult(SampleSummary StepMs, SampleSummary StepOverForward, double StepGflop);
+
+/// <summary>The head-only training step (head-only graph, adapter frozen) against the full step of the same artifacts.</summary>
+/// <param name="StepMs">Head-only step time, ms.</param>
+/// <param name="OverFullStep">Head-only step / full mean-pooled step of the same iteration.</param>
+public sealed record HeadOnlyStepResult(SampleSummary StepMs, SampleSummary OverFullStep);
 
 /// <summary>The step of other artifacts (e.g. prepared by an earlier build), timed interleaved with the mean-pooled step.</summary>
 /// <param name="Artifacts">The compared artifact folder.</param>

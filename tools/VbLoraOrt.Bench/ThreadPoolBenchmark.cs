@@ -33,9 +33,10 @@ public static class ThreadPoolBenchmark
             {
                 var run = ChildProcessMeter.Run(self.FileName, self.With(ChildCommand, "--artifacts", artifacts, "--pool", mode,
                     "--steps", $"{steps}", "--threads", $"{threads}"));
-                double ms = double.Parse(run.Output.Trim().Split('\n')[^1], CultureInfo.InvariantCulture);
+                string[] lines = run.Output.Trim().Split('\n');
+                double ms = double.Parse(lines[^1], CultureInfo.InvariantCulture);
                 medians[mode].Add(ms);
-                log.WriteLine($"  round {round + 1} {mode,-7} median step {ms:F0} ms");
+                log.WriteLine($"  round {round + 1} {mode,-7} median step {ms:F0} ms ({string.Join("; ", lines[..^1])})");
             }
         }
         var a = SampleSummary.Of(medians[Modes[0]]);
@@ -73,8 +74,12 @@ public static class ThreadPoolBenchmark
             if (i >= 2)
                 times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
+        OsThreads = Process.GetCurrentProcess().Threads.Count;
         return SampleSummary.Of(times).Median;
     }
+
+    /// <summary>Operating-system threads of this process after the last <see cref="MeasureHere"/> (evidence of the pools in use).</summary>
+    public static int OsThreads { get; private set; }
 
     static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -71,6 +71,7 @@ public static class TrainingBenchmark
 
         SampleSummary forwardMs, stepMs, ratio;
         PooledStepResult meanPooled;
+        HeadOnlyStepResult headOnly;
         ComparedStepResult? comparison = null;
         ThroughputResult throughput, longThroughput;
         MergedLatencyResult merged;
@@ -84,22 +85,28 @@ public static class TrainingBenchmark
                 var settings = Settings(folder);
                 using (var meanState = TrainingState.Create(device, meanFolder.Manifest.Trainables, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity)))
                 using (var meanTrainer = Trainer.Create(meanState, meanFolder.TrainingModel, meanFolder.OptimizerModel))
+                using (var headOnlyState = TrainingState.Create(device, meanFolder.Manifest.Trainables, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity)))
+                using (var headOnlyTrainer = HeadOnlyTrainer(headOnlyState, meanFolder))
                 using (var compared = options.CompareArtifacts is { } other ? ComparedTrainer.Open(device, other) : null)
                 {
                     var meanSettings = Settings(meanFolder);
+                    var headOnlySettings = meanSettings.ToDictionary(g => g.Key, g => g.Key == ParameterGroups.Head ? g.Value : g.Value with { LearningRate = 0f });
                     log.WriteLine($"forward vs step (CLS and mean pooling{(compared != null ? ", and the compared artifacts' step" : "")}) at " +
                                   $"{options.BatchSize}×{options.SequenceLength}: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
                     Action[] actions = [baseModel.Run, () => Step(trainer, fixedBatch, settings), () => Step(meanTrainer, fixedBatch, meanSettings),
+                        () => Step(headOnlyTrainer, fixedBatch, headOnlySettings),
                         .. compared != null ? [() => Step(compared.Trainer, fixedBatch, compared.Settings)] : Array.Empty<Action>()];
                     var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, actions);
-                    var (f, s, m) = (times[0], times[1], times[2]);
+                    var (f, s, m, h) = (times[0], times[1], times[2], times[3]);
                     (forwardMs, stepMs, ratio) = (SampleSummary.Of(f).Scaled(1e3), SampleSummary.Of(s).Scaled(1e3), SampleSummary.Of(s.Zip(f, (x, y) => x / y)));
                     meanPooled = new PooledStepResult(SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(f, (x, y) => x / y)), meanStepGflop);
                     log.WriteLine($"  forward {forwardMs.Median:F0} ms, step {stepMs.Median:F0} ms, step/forward {ratio.Median:F2}; " +
                                   $"mean-pooled step {meanPooled.StepMs.Median:F0} ms, step/forward {meanPooled.StepOverForward.Median:F2}");
+                    headOnly = new HeadOnlyStepResult(SampleSummary.Of(h).Scaled(1e3), SampleSummary.Of(h.Zip(m, (x, y) => x / y)));
+                    log.WriteLine($"  head-only step (mean-pooled) {headOnly.StepMs.Median:F0} ms, / full mean-pooled step {headOnly.OverFullStep.Median:F2}");
                     if (compared != null)
                     {
-                        var c = times[3];
+                        var c = times[4];
                         comparison = new ComparedStepResult(options.CompareArtifacts!, SampleSummary.Of(c).Scaled(1e3), SampleSummary.Of(c.Zip(f, (x, y) => x / y)),
                             SampleSummary.Of(m.Zip(c, (x, y) => x / y)));
                         log.WriteLine($"  compared step {comparison.StepMs.Median:F0} ms, step/forward {comparison.StepOverForward.Median:F2}; " +
@@ -121,7 +128,7 @@ public static class TrainingBenchmark
                 options.BatchSize, options.SequenceLength, options.Threads, options.WarmupIterations, options.Iterations,
                 Path.GetFileName(options.TrainFile)),
             ForwardMs = forwardMs, StepMs = stepMs, StepOverForward = ratio, ForwardGflop = forwardGflop, StepGflop = stepGflop,
-            MeanPooled = meanPooled, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile, ForwardCut = forwardCut,
+            MeanPooled = meanPooled, HeadOnly = headOnly, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile, ForwardCut = forwardCut,
         };
     }
 
@@ -158,6 +165,11 @@ public static class TrainingBenchmark
 
     static BatchOptions Batching(BenchmarkOptions options, PaddingMode padding, int? maxLength = null) =>
         new() { BatchSize = options.BatchSize, MaxLength = maxLength ?? options.SequenceLength, Padding = padding, Seed = 42 };
+
+    // `train --head-only`'s trainer: the head-only graph, the adapter frozen.
+    static Trainer HeadOnlyTrainer(TrainingState state, ArtifactFolder folder) =>
+        Trainer.Create(state, folder.HeadOnlyTrainingModel ?? throw new InvalidOperationException($"{folder.Directory}: no head-only graph."), folder.OptimizerModel,
+            frozen: folder.Manifest.Trainables.Where(t => t.Group != ParameterGroups.Head).Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
 
     // Every group at its default learning rate, as `train` would run it.
     internal static Dictionary<string, GroupHyperparameters> Settings(ArtifactFolder folder) =>

@@ -18,6 +18,7 @@ public sealed class BenchmarkReportTests
         ForwardGflop = 45.9,
         StepGflop = 79.5,
         MeanPooled = new PooledStepResult(Around(250 * meanRatio), Around(meanRatio), 92.7),
+        HeadOnly = new HeadOnlyStepResult(Around(240), Around(0.45)),
         Throughput = new ThroughputResult(128, 4000 * shortSpeedup, 4000, shortSpeedup, 320, 0.99, 0.94),
         LongThroughput = new ThroughputResult(512, 1300 * longSpeedup, 1300, longSpeedup, 192, 0.98, 0.55),
         Merged = new MergedLatencyResult(Around(250), Around(250 * merged), new SampleSummary(20, merged, merged - 0.02, merged + 0.03)),
