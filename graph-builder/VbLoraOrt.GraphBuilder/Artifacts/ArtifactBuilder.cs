@@ -159,7 +159,7 @@ public static class ArtifactBuilder
             backward, pruning, rewrite);
     }
 
-    // Step 2b: the same inputs, differentiated with respect to the head's tensors only (DESIGN.md §3.1): the backward
+    // Step 2b: the same inputs, differentiated with respect to the head's tensors only (DESIGN.md §6.1): the backward
     // stops at the pooled token states, so a head-only run does no work in the encoder's backward. Its forward is the
     // eval graph's (no LayerNorm statistics kept, since nothing reads them). Null when the task has no head tensors.
     static OnnxModel? BuildHeadOnlyTrainingModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
