@@ -43,12 +43,19 @@ public static class ForwardCut
         graph.Output.Clear();
         graph.Output.Add(ValueInfos.Float(ArtifactNames.Loss));
         foreach (string name in saved.Where(s => s != ArtifactNames.Loss))
-        {
-            int type = facts[name].ElemType;
-            if (type == 0)
-                throw new InvalidOperationException($"{training.SourcePath ?? "model"}: the element type of '{name}', which the backward reads, is unknown.");
-            graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = type } } });
-        }
+            graph.Output.Add(Declared(name, facts[name], training.SourcePath));
         return model;
+    }
+
+    // An output declaration with the type and shape inference found (an unknown axis stays unnamed).
+    static ValueInfoProto Declared(string name, TensorFacts facts, string? source)
+    {
+        if (facts.ElemType == 0 || facts.Shape is null)
+            throw new InvalidOperationException($"{source ?? "model"}: the type or rank of '{name}', which the backward reads, is unknown.");
+        var shape = new TensorShapeProto();
+        foreach (var d in facts.Shape)
+            shape.Dim.Add(d.Value is long v ? new TensorShapeProto.Types.Dimension { DimValue = v }
+                : d.Symbol is { } symbol ? new TensorShapeProto.Types.Dimension { DimParam = symbol } : new TensorShapeProto.Types.Dimension());
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = facts.ElemType, Shape = shape } } };
     }
 }

@@ -56,7 +56,7 @@ public sealed class ForwardCutTests
         var forwardMade = cut.Graph.Node.SelectMany(n => n.Output).ToHashSet();
         var outputs = cut.Graph.Output.Select(o => o.Name).ToList();
         CollectionAssert.AreEquivalent(backwardReads.Where(forwardMade.Contains).Append(ArtifactNames.Loss).Distinct().ToList(), outputs);
-        Assert.IsTrue(cut.Graph.Output.All(o => o.Type.TensorType.ElemType != 0), "every output typed");
+        Assert.IsTrue(cut.Graph.Output.All(o => o.Type.TensorType.ElemType != 0 && o.Type.TensorType.Shape != null), "every output typed and shaped");
 
         var manifest = ArtifactManifest.Load(Path.Combine(artifacts, ArtifactNames.Manifest));
         var (ids, mask, labels) = TinyTransformer.Batch(0);
