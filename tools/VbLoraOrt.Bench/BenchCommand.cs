@@ -19,12 +19,12 @@ static class BenchCommand
     {
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 10, Description = "Timed iterations of each measurement." };
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2, Description = "Untimed warm-up iterations." };
-        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Intra-op threads per session." };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Intra-op threads per session.", Recursive = true };
         var batches = new Option<int>("--throughput-batches") { DefaultValueFactory = _ => 20, Description = "Token throughput at the sequence length trains on a sample of this many batches' worth of examples per padding mode (0: the whole file)." };
         var longBatches = new Option<int>("--long-throughput-batches") { DefaultValueFactory = _ => 12, Description = "The same at length 512, where padding costs more (0: the whole file)." };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "training.md"), Description = "Markdown report to write (BENCHMARKS.md is curated by hand from these reports: it also holds notes and other benchmarks a rewrite would lose)." };
         var json = new Option<string>("--json") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "bench.json"), Description = "JSON results to write." };
-        var work = new Option<string>("--work") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench"), Description = "Scratch folder (artifacts, profiles, merged model)." };
+        var work = new Option<string>("--work") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench"), Description = "Scratch folder (artifacts, profiles, merged model).", Recursive = true };
         var compare = new Option<string?>("--compare-artifacts") { Description = "Mean-pooled artifacts (e.g. prepared by an earlier build) whose step is timed interleaved with ours." };
         var command = new RootCommand("vblora-bench: measure training step vs inference, token throughput, merged latency, prepare time and memory, adapter size.");
         foreach (Option o in new Option[] { iterations, warmup, threads, batches, longBatches, report, json, work, compare })
@@ -54,6 +54,52 @@ static class BenchCommand
             return ExitCodes.Ok;
         }, error));
         command.Subcommands.Add(ServingCommand(output, error, work, threads));
+        command.Subcommands.Add(ThreadPoolCommand(output, error, work, threads));
+        command.Subcommands.Add(ThreadPoolChildCommand(output, error, threads));
+        return command;
+    }
+
+    // `vblora-bench thread-pool`: per-session pools vs one shared pool, alternating child processes (ThreadPoolBenchmark).
+    static Command ThreadPoolCommand(TextWriter output, TextWriter error, Option<string> work, Option<int> threads)
+    {
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3, Description = "Rounds; each runs one process per mode." };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 8, Description = "Timed steps per process (after 2 warm-up steps)." };
+        var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "thread-pool.md"), Description = "Markdown table to write." };
+        var command = new Command("thread-pool", "Training step with per-session ONNX Runtime thread pools vs one process-wide pool, in alternating processes.") { rounds, steps, report };
+        command.SetAction(r => CommandGuard.Run(Name, () =>
+        {
+            var model = DemoModel.Ensure();
+            string artifacts = Path.Combine(r.GetValue(work)!, "artifacts-mean");
+            if (!File.Exists(Path.Combine(artifacts, VbLoraOrt.Contracts.Artifacts.ArtifactNames.Manifest)))
+                TrainingBenchmark.Prepare(new BenchmarkOptions
+                {
+                    ModelPath = model.ModelPath, VocabPath = model.VocabPath, TrainFile = DemoData.TrainFile, WorkDirectory = r.GetValue(work)!,
+                    GraphProgram = Beside("vblora-graph"), RunProgram = Beside("vblora-run"),
+                }, output, "mean", artifacts);
+            string table = ThreadPoolBenchmark.Run(artifacts, Beside("vblora-bench"), r.GetValue(rounds), r.GetValue(steps), r.GetValue(threads), output);
+            return WriteTable(table, r.GetValue(report)!, output);
+        }, error));
+        return command;
+    }
+
+    // The child process of `thread-pool`: prints its median step time (ms) as the last line.
+    static Command ThreadPoolChildCommand(TextWriter output, TextWriter error, Option<int> threads)
+    {
+        var artifacts = new Option<string>("--artifacts") { Required = true };
+        var pool = new Option<string>("--pool") { Required = true };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 8 };
+        var command = new Command(ThreadPoolBenchmark.ChildCommand, "(internal) one process of `thread-pool`.") { artifacts, pool, steps };
+        command.Hidden = true;
+        command.SetAction(r => CommandGuard.Run(Name, () =>
+        {
+            string mode = r.GetValue(pool)!;
+            if (!ThreadPoolBenchmark.Modes.Contains(mode))
+                throw new VbLoraOrt.Onnx.UsageException($"--pool {mode}: use {string.Join(" or ", ThreadPoolBenchmark.Modes)}.");
+            double ms = ThreadPoolBenchmark.MeasureHere(r.GetValue(artifacts)!, mode == "shared", r.GetValue(steps), r.GetValue(threads), DemoData.TrainFile);
+            output.WriteLine($"{ThreadPoolBenchmark.OsThreads} OS threads");
+            output.WriteLine(ms.ToString("F2", System.Globalization.CultureInfo.InvariantCulture));
+            return ExitCodes.Ok;
+        }, error));
         return command;
     }
 
@@ -67,14 +113,19 @@ static class BenchCommand
         {
             var model = DemoModel.Ensure();
             string table = ServingBenchmark.Run(model.ModelPath, model.VocabPath, r.GetValue(work)!, r.GetValue(iterations), r.GetValue(threads), output);
-            string path = r.GetValue(report)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            VbLoraOrt.Onnx.AtomicFile.WriteAllText(path, table);
-            output.WriteLine(table);
-            output.WriteLine($"wrote {path}");
-            return ExitCodes.Ok;
+            return WriteTable(table, r.GetValue(report)!, output);
         }, error));
         return serving;
+    }
+
+    // Writes a subcommand's Markdown table to its report file and shows it.
+    static int WriteTable(string table, string path, TextWriter output)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        VbLoraOrt.Onnx.AtomicFile.WriteAllText(path, table);
+        output.WriteLine(table);
+        output.WriteLine($"wrote {path}");
+        return ExitCodes.Ok;
     }
 
     // A product program built beside this one (the project references copy it here), run by the same dotnet host.

@@ -50,8 +50,11 @@ public sealed class BenchmarkOptions
     /// <summary>The same at <see cref="LongSequenceLength"/> (0: the whole file). Default 12.</summary>
     public int LongThroughputBatches { get; init; } = 12;
 
-    /// <summary>Profiled training steps (after one unprofiled-in-the-summary warm-up step). Default 3.</summary>
-    public int ProfiledSteps { get; init; } = 3;
+    /// <summary>Profiled runs of each session not counted: the first is cold, the second still grows the memory arena.</summary>
+    public const int ProfileWarmupRuns = 2;
+
+    /// <summary>Profiled training steps counted (after <see cref="ProfileWarmupRuns"/>); per-node medians over them. Default 5.</summary>
+    public int ProfiledSteps { get; init; } = 5;
 
     /// <summary>
     /// An artifact folder (mean-pooled head, same base model and batch inputs) whose training step is timed in the same
@@ -70,7 +73,7 @@ public sealed class BenchmarkOptions
         ArgumentOutOfRangeException.ThrowIfNegative(ThroughputBatches, nameof(ThroughputBatches));
         ArgumentOutOfRangeException.ThrowIfLessThan(LongSequenceLength, 2, nameof(LongSequenceLength));
         ArgumentOutOfRangeException.ThrowIfNegative(LongThroughputBatches, nameof(LongThroughputBatches));
-        ArgumentOutOfRangeException.ThrowIfLessThan(ProfiledSteps, 1, nameof(ProfiledSteps));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ProfiledSteps, 3, nameof(ProfiledSteps));
         foreach (string file in new[] { ModelPath, VocabPath, TrainFile })
             if (!File.Exists(file))
                 throw new VbLoraOrt.Onnx.BadInputException($"{file}: not found.");

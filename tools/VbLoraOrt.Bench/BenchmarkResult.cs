@@ -27,6 +27,9 @@ public sealed record BenchmarkResult
     /// <summary>The same step with a mean-pooled head, which reads every position (nothing to prune).</summary>
     public required PooledStepResult MeanPooled { get; init; }
 
+    /// <summary>The head-only step (<c>train --head-only</c>'s graph) of the mean-pooled artifacts, timed in the same iterations.</summary>
+    public required HeadOnlyStepResult HeadOnly { get; init; }
+
     /// <summary>The step of <see cref="BenchmarkOptions.CompareArtifacts"/>, timed in the same iterations; null without it.</summary>
     public ComparedStepResult? Comparison { get; init; }
 
@@ -50,6 +53,9 @@ public sealed record BenchmarkResult
 
     /// <summary>Where the training step's time goes (ONNX Runtime profiler).</summary>
     public required StepProfileResult Profile { get; init; }
+
+    /// <summary>The forward part of the mean-pooled training graph, cut out and timed against the base forward.</summary>
+    public required ForwardCutResult ForwardCut { get; init; }
 }
 
 /// <summary>The settings a benchmark ran with.</summary>
@@ -61,6 +67,11 @@ public sealed record BenchmarkSettings(string Model, string Adapter, int BatchSi
 /// <param name="StepOverForward">Step / forward time of the same iteration.</param>
 /// <param name="StepGflop">Counted matrix-product GFLOP of the step.</param>
 public sealed record PooledStepResult(SampleSummary StepMs, SampleSummary StepOverForward, double StepGflop);
+
+/// <summary>The head-only training step (head-only graph, adapter frozen) against the full step of the same artifacts.</summary>
+/// <param name="StepMs">Head-only step time, ms.</param>
+/// <param name="OverFullStep">Head-only step / full mean-pooled step of the same iteration.</param>
+public sealed record HeadOnlyStepResult(SampleSummary StepMs, SampleSummary OverFullStep);
 
 /// <summary>The step of other artifacts (e.g. prepared by an earlier build), timed interleaved with the mean-pooled step.</summary>
 /// <param name="Artifacts">The compared artifact folder.</param>
@@ -94,19 +105,32 @@ public sealed record ChildMeasure(double WallMs, long PeakRssBytes, string Comma
 /// <param name="Measured">True when <paramref name="Bytes"/> is a written file's size; false when computed (reference methods not built here).</param>
 public sealed record AdapterSize(string Method, double StoredParameters, long Bytes, bool Measured);
 
-/// <summary>The profiled training step: time per op type and the backward share.</summary>
-/// <param name="Steps">Profiled steps.</param>
-/// <param name="StepMs">Mean profiled run time of the training session per step, ms (profiling adds overhead).</param>
-/// <param name="BackwardShare">Share of kernel time spent in backward (<c>grad/…</c>) nodes.</param>
-/// <param name="TopOps">Largest op types: kernel ms per step, node count, share of kernel time.</param>
+/// <summary>
+/// The profiled training step: per node the median kernel time over the steady runs (the first, cold runs skipped),
+/// summed per pass, per session and per op type.
+/// </summary>
+/// <param name="Steps">Profiled steps counted.</param>
+/// <param name="WarmupRuns">Runs of each session profiled but not counted (cold: planning, arena growth).</param>
+/// <param name="StepMs">Median run time of the training session plus that of the optimizer session, ms (profiling adds overhead).</param>
+/// <param name="BackwardShare">Share of the training session's kernel time spent in backward (<c>grad/…</c>) nodes.</param>
+/// <param name="TopOps">Largest op types of the training and optimizer sessions: kernel ms per step, node count, share of kernel time.</param>
 /// <param name="ForwardPartMs">Kernel time of the training graph's forward nodes (all but <c>grad/…</c>) per step, ms.</param>
 /// <param name="BaseForwardMs">Kernel time of the base model's forward per run, profiled interleaved with the steps, ms.</param>
-public sealed record StepProfileResult(int Steps, double StepMs, double BackwardShare, IReadOnlyList<ProfiledOp> TopOps,
-    double ForwardPartMs, double BaseForwardMs)
+/// <param name="BackwardMs">Kernel time of the backward nodes per step, ms.</param>
+/// <param name="OptimizerMs">Kernel time of the optimizer session per step, ms.</param>
+/// <param name="TopBackwardOther">Largest op types of the backward other than matrix products (share: of the backward's kernel time).</param>
+public sealed record StepProfileResult(int Steps, int WarmupRuns, double StepMs, double BackwardShare, IReadOnlyList<ProfiledOp> TopOps,
+    double ForwardPartMs, double BaseForwardMs, double BackwardMs, double OptimizerMs, IReadOnlyList<ProfiledOp> TopBackwardOther)
 {
-    /// <summary>Forward part of the training graph over the base model's forward (kernel times).</summary>
+    /// <summary>Forward part of the training graph over the base model's forward (the same statistic, summed node medians).</summary>
     public double ForwardPartOverBase => ForwardPartMs / BaseForwardMs;
 }
+
+/// <summary>
+/// The training graph's forward part cut out as a graph of its own (<see cref="ForwardCut"/>) against the base forward,
+/// timed interleaved without the profiler: a second measure of the forward part's cost.
+/// </summary>
+public sealed record ForwardCutResult(SampleSummary CutMs, SampleSummary BaseMs, SampleSummary CutOverBase);
 
 /// <summary>One op type's cost in the profiled step.</summary>
 public sealed record ProfiledOp(string OpType, int Nodes, double MsPerStep, double Share);

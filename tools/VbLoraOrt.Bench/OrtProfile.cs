@@ -3,92 +3,98 @@ using System.Text.Json;
 namespace VbLoraOrt.Bench;
 
 /// <summary>
-/// Where a session's time went, read from the JSON trace ONNX Runtime writes when profiling is on
-/// (<c>SessionOptions.EnableProfiling</c>): kernel time per op type, and per pass (nodes the differentiation
-/// emitted are named <c>grad/…</c>; everything else is the forward pass and the loss).
+/// Where one session's time went, read from the JSON trace ONNX Runtime writes when profiling is on
+/// (<c>SessionOptions.EnableProfiling</c>; one file per session): per node the MEDIAN kernel time over the steady
+/// runs, the first runs skipped. The first two runs of a session are cold (the first plans and allocates, the second
+/// still grows the memory arena), so they are no measure of a step. Nodes the differentiation emitted are named
+/// <c>grad/…</c> (the backward pass); everything else is the forward pass and the loss.
 /// </summary>
 public sealed class OrtProfile
 {
     /// <summary>Prefix of the node names of the backward pass.</summary>
     public const string BackwardPrefix = "grad/";
 
-    OrtProfile(IReadOnlyList<OpTime> ops, double runMicroseconds, int runs, double backwardMicroseconds, double forwardMicroseconds)
+    OrtProfile(IReadOnlyList<NodeTime> nodes, int runs, double runMicroseconds)
     {
-        Ops = ops;
-        RunMicroseconds = runMicroseconds;
+        Nodes = nodes;
         Runs = runs;
-        BackwardMicroseconds = backwardMicroseconds;
-        ForwardMicroseconds = forwardMicroseconds;
+        RunMicroseconds = runMicroseconds;
     }
 
-    /// <summary>Kernel time per op type, largest first.</summary>
-    public IReadOnlyList<OpTime> Ops { get; }
+    /// <summary>Every node that ran, with its median kernel time over the counted runs (µs), largest first.</summary>
+    public IReadOnlyList<NodeTime> Nodes { get; }
 
-    /// <summary>Total time of the profiled runs (<c>model_run</c> events), µs.</summary>
-    public double RunMicroseconds { get; }
-
-    /// <summary>Profiled runs.</summary>
+    /// <summary>Runs counted (after the skipped ones).</summary>
     public int Runs { get; }
 
-    /// <summary>Total kernel time, µs.</summary>
-    public double KernelMicroseconds => Ops.Sum(o => o.Microseconds);
+    /// <summary>Median wall time of the counted runs (<c>model_run</c> events), µs.</summary>
+    public double RunMicroseconds { get; }
 
-    /// <summary>Kernel time of backward nodes (<see cref="BackwardPrefix"/>), µs.</summary>
-    public double BackwardMicroseconds { get; }
+    /// <summary>True when the session ran backward nodes (it is a training graph).</summary>
+    public bool HasBackward => Nodes.Any(n => n.IsBackward);
 
-    /// <summary>
-    /// Kernel time of the other nodes of the sessions that ran backward nodes (the training graph's forward pass and
-    /// loss), µs; sessions without backward nodes (the optimizer) are not counted.
-    /// </summary>
-    public double ForwardMicroseconds { get; }
+    /// <summary>Sum of the node medians, µs.</summary>
+    public double KernelMicroseconds => Nodes.Sum(n => n.Microseconds);
 
-    /// <summary>Reads and merges profile files, skipping the first <paramref name="skipRuns"/> runs of each (warm-up).</summary>
-    /// <exception cref="InvalidDataException">A file is not an ONNX Runtime profile.</exception>
-    public static OrtProfile Read(IEnumerable<string> files, int skipRuns = 0)
+    /// <summary>Sum of the backward nodes' medians, µs.</summary>
+    public double BackwardMicroseconds => Nodes.Where(n => n.IsBackward).Sum(n => n.Microseconds);
+
+    /// <summary>Sum of the other nodes' medians (forward pass and loss), µs.</summary>
+    public double ForwardMicroseconds => Nodes.Where(n => !n.IsBackward).Sum(n => n.Microseconds);
+
+    /// <summary>Node medians summed per op type over the nodes <paramref name="where"/> selects (all by default), largest first.</summary>
+    public IReadOnlyList<OpTime> Ops(Func<NodeTime, bool>? where = null) =>
+        Nodes.Where(where ?? (_ => true)).GroupBy(n => n.OpType, StringComparer.Ordinal)
+            .Select(g => new OpTime(g.Key, g.Count(), g.Sum(n => n.Microseconds))).OrderByDescending(o => o.Microseconds).ToList();
+
+    /// <summary>Reads one session's trace file, skipping its first <paramref name="skipRuns"/> runs.</summary>
+    /// <exception cref="InvalidDataException">The file is not an ONNX Runtime profile, or has no run past the skipped ones.</exception>
+    public static OrtProfile Read(string file, int skipRuns)
     {
-        ArgumentNullException.ThrowIfNull(files);
-        var byOp = new Dictionary<string, (double Us, HashSet<string> Nodes)>(StringComparer.Ordinal);
-        double runUs = 0, backwardUs = 0, forwardUs = 0;
-        int runs = 0;
-        foreach (string file in files)
+        ArgumentNullException.ThrowIfNull(file);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(file));
+        return Parse(document.RootElement, skipRuns, file);
+    }
+
+    /// <summary>Reads a trace already parsed; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">Not a JSON array of trace events, or no run past the skipped ones.</exception>
+    public static OrtProfile Parse(JsonElement trace, int skipRuns, string source)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(skipRuns);
+        if (trace.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"{source}: not an ONNX Runtime profile (expected a JSON array of trace events).");
+        // model_run events are written when a run ends but carry its start time; a node's kernel event belongs to the
+        // latest run that started at or before it.
+        var runs = trace.EnumerateArray().Where(e => Category(e) == "Session" && Name(e) == "model_run")
+            .Select(e => (Start: e.GetProperty("ts").GetDouble(), Duration: e.GetProperty("dur").GetDouble())).OrderBy(r => r.Start).ToList();
+        if (runs.Count <= skipRuns)
+            throw new InvalidDataException($"{source}: {runs.Count} profiled runs, none left after skipping {skipRuns} warm-up runs.");
+        var starts = runs.Select(r => r.Start).ToList();
+        int counted = runs.Count - skipRuns;
+
+        var perNode = new Dictionary<string, (string Op, double[] PerRun)>(StringComparer.Ordinal);
+        foreach (var e in trace.EnumerateArray())
         {
-            double fileBackwardUs = 0, fileOtherUs = 0;
-            using var document = JsonDocument.Parse(File.ReadAllBytes(file));
-            if (document.RootElement.ValueKind != JsonValueKind.Array)
-                throw new InvalidDataException($"{file}: not an ONNX Runtime profile (expected a JSON array of trace events).");
-            // Events are in time order; a node's kernel events belong to the latest model_run that started before them.
-            var runStarts = document.RootElement.EnumerateArray()
-                .Where(e => Category(e) == "Session" && Name(e) == "model_run").Select(e => e.GetProperty("ts").GetDouble()).Order().ToList();
-            double firstCounted = runStarts.Count > skipRuns ? runStarts[skipRuns] : double.MaxValue;
-            foreach (var e in document.RootElement.EnumerateArray())
-            {
-                double ts = e.TryGetProperty("ts", out var t) ? t.GetDouble() : 0;
-                if (Category(e) == "Session" && Name(e) == "model_run")
-                {
-                    if (ts < firstCounted) continue;
-                    runUs += e.GetProperty("dur").GetDouble();
-                    runs++;
-                }
-                else if (Category(e) == "Node" && Name(e).EndsWith("_kernel_time", StringComparison.Ordinal) && ts >= firstCounted)
-                {
-                    string op = e.GetProperty("args").GetProperty("op_name").GetString() ?? "?";
-                    string node = Name(e)[..^"_kernel_time".Length];
-                    double us = e.GetProperty("dur").GetDouble();
-                    var entry = byOp.TryGetValue(op, out var x) ? x : (0, new HashSet<string>(StringComparer.Ordinal));
-                    entry.Nodes.Add(node);
-                    byOp[op] = (entry.Us + us, entry.Nodes);
-                    if (node.StartsWith(BackwardPrefix, StringComparison.Ordinal))
-                        fileBackwardUs += us;
-                    else
-                        fileOtherUs += us;
-                }
-            }
-            backwardUs += fileBackwardUs;
-            if (fileBackwardUs > 0)
-                forwardUs += fileOtherUs;
+            if (Category(e) != "Node" || !Name(e).EndsWith("_kernel_time", StringComparison.Ordinal))
+                continue;
+            int run = RunOf(starts, e.GetProperty("ts").GetDouble()) - skipRuns;
+            if (run < 0)
+                continue;
+            string node = Name(e)[..^"_kernel_time".Length];
+            if (!perNode.TryGetValue(node, out var entry))
+                perNode[node] = entry = (e.GetProperty("args").GetProperty("op_name").GetString() ?? "?", new double[counted]);
+            entry.PerRun[run] += e.GetProperty("dur").GetDouble();
         }
-        var ops = byOp.Select(kv => new OpTime(kv.Key, kv.Value.Nodes.Count, kv.Value.Us)).OrderByDescending(o => o.Microseconds).ToList();
-        return new OrtProfile(ops, runUs, runs, backwardUs, forwardUs);
+        var nodes = perNode.Select(kv => new NodeTime(kv.Key, kv.Value.Op, SampleSummary.Of(kv.Value.PerRun).Median))
+            .OrderByDescending(n => n.Microseconds).ToList();
+        return new OrtProfile(nodes, counted, SampleSummary.Of(runs.Skip(skipRuns).Select(r => r.Duration)).Median);
+    }
+
+    // Index of the latest run starting at or before `ts` (-1: before every run).
+    static int RunOf(List<double> starts, double ts)
+    {
+        int i = starts.BinarySearch(ts);
+        return i >= 0 ? i : ~i - 1;
     }
 
     static string Category(JsonElement e) => e.TryGetProperty("cat", out var c) ? c.GetString() ?? "" : "";
@@ -96,8 +102,21 @@ public sealed class OrtProfile
     static string Name(JsonElement e) => e.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
 }
 
-/// <summary>Kernel time of one op type over the profiled runs.</summary>
+/// <summary>One node's median kernel time over the counted runs.</summary>
+/// <param name="Node">Node name after ONNX Runtime's graph optimizations.</param>
+/// <param name="OpType">Its op (e.g. <c>FusedMatMul</c>).</param>
+/// <param name="Microseconds">Median kernel time per run.</param>
+public sealed record NodeTime(string Node, string OpType, double Microseconds)
+{
+    /// <summary>True for nodes of the backward pass (<see cref="OrtProfile.BackwardPrefix"/>).</summary>
+    public bool IsBackward => Node.StartsWith(OrtProfile.BackwardPrefix, StringComparison.Ordinal);
+
+    /// <summary>True for matrix products (MatMul, Gemm and ONNX Runtime's fused forms of them).</summary>
+    public bool IsMatrixProduct => OpType.Contains("MatMul", StringComparison.Ordinal) || OpType.Contains("Gemm", StringComparison.Ordinal);
+}
+
+/// <summary>Kernel time of one op type per run (sum of its nodes' medians).</summary>
 /// <param name="OpType">ONNX Runtime's op name after its graph optimizations (e.g. <c>FusedMatMul</c>).</param>
 /// <param name="Nodes">Distinct nodes of this op type that ran.</param>
-/// <param name="Microseconds">Summed kernel time.</param>
+/// <param name="Microseconds">Summed median kernel time.</param>
 public sealed record OpTime(string OpType, int Nodes, double Microseconds);

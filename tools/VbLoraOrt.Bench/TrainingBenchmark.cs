@@ -67,15 +67,15 @@ public static class TrainingBenchmark
         double meanStepGflop = Gflop(meanFolder.TrainingModel, dims, log);
 
         var tokenizer = folder.LoadTokenizer();
-        var data = TrainingData.Load(options.TrainFile, folder.Manifest.Task, tokenizer, options.SequenceLength, skipBadRows: false, classNames: null);
-        var fixedBatch = data.Batches(Batching(options, PaddingMode.MaxLength), 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs)
-            .First(b => b.Feeds[0].Shape[0] == options.BatchSize).Feeds;
+        var fixedBatch = FixedBatch(folder, options.TrainFile, options.BatchSize, options.SequenceLength);
 
         SampleSummary forwardMs, stepMs, ratio;
         PooledStepResult meanPooled;
+        HeadOnlyStepResult headOnly;
         ComparedStepResult? comparison = null;
         ThroughputResult throughput, longThroughput;
         MergedLatencyResult merged;
+        ForwardCutResult forwardCut;
         using (var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads }))
         using (var baseModel = BoundForward.Open(device, Path.Combine(artifacts, ArtifactNames.BaseModel), fixedBatch))
         {
@@ -85,22 +85,28 @@ public static class TrainingBenchmark
                 var settings = Settings(folder);
                 using (var meanState = TrainingState.Create(device, meanFolder.Manifest.Trainables, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity)))
                 using (var meanTrainer = Trainer.Create(meanState, meanFolder.TrainingModel, meanFolder.OptimizerModel))
+                using (var headOnlyState = TrainingState.Create(device, meanFolder.Manifest.Trainables, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity)))
+                using (var headOnlyTrainer = HeadOnlyTrainer(headOnlyState, meanFolder))
                 using (var compared = options.CompareArtifacts is { } other ? ComparedTrainer.Open(device, other) : null)
                 {
                     var meanSettings = Settings(meanFolder);
+                    var headOnlySettings = meanSettings.ToDictionary(g => g.Key, g => g.Key == ParameterGroups.Head ? g.Value : g.Value with { LearningRate = 0f });
                     log.WriteLine($"forward vs step (CLS and mean pooling{(compared != null ? ", and the compared artifacts' step" : "")}) at " +
                                   $"{options.BatchSize}×{options.SequenceLength}: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
                     Action[] actions = [baseModel.Run, () => Step(trainer, fixedBatch, settings), () => Step(meanTrainer, fixedBatch, meanSettings),
+                        () => Step(headOnlyTrainer, fixedBatch, headOnlySettings),
                         .. compared != null ? [() => Step(compared.Trainer, fixedBatch, compared.Settings)] : Array.Empty<Action>()];
                     var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, actions);
-                    var (f, s, m) = (times[0], times[1], times[2]);
+                    var (f, s, m, h) = (times[0], times[1], times[2], times[3]);
                     (forwardMs, stepMs, ratio) = (SampleSummary.Of(f).Scaled(1e3), SampleSummary.Of(s).Scaled(1e3), SampleSummary.Of(s.Zip(f, (x, y) => x / y)));
                     meanPooled = new PooledStepResult(SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(f, (x, y) => x / y)), meanStepGflop);
                     log.WriteLine($"  forward {forwardMs.Median:F0} ms, step {stepMs.Median:F0} ms, step/forward {ratio.Median:F2}; " +
                                   $"mean-pooled step {meanPooled.StepMs.Median:F0} ms, step/forward {meanPooled.StepOverForward.Median:F2}");
+                    headOnly = new HeadOnlyStepResult(SampleSummary.Of(h).Scaled(1e3), SampleSummary.Of(h.Zip(m, (x, y) => x / y)));
+                    log.WriteLine($"  head-only step (mean-pooled) {headOnly.StepMs.Median:F0} ms, / full mean-pooled step {headOnly.OverFullStep.Median:F2}");
                     if (compared != null)
                     {
-                        var c = times[3];
+                        var c = times[4];
                         comparison = new ComparedStepResult(options.CompareArtifacts!, SampleSummary.Of(c).Scaled(1e3), SampleSummary.Of(c.Zip(f, (x, y) => x / y)),
                             SampleSummary.Of(m.Zip(c, (x, y) => x / y)));
                         log.WriteLine($"  compared step {comparison.StepMs.Median:F0} ms, step/forward {comparison.StepOverForward.Median:F2}; " +
@@ -111,6 +117,7 @@ public static class TrainingBenchmark
                 longThroughput = Throughput(options, trainer, settings, folder, tokenizer, options.LongSequenceLength, options.LongThroughputBatches, log, cancel);
             }
             merged = MergedLatency(options, device, baseModel, folder, initial, fixedBatch, log, cancel);
+            forwardCut = MeasureForwardCut(options, device, baseModel, meanFolder, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity), fixedBatch, log, cancel);
         }
         // The mean-pooled step: its forward part does all of the base model's work (CLS pooling prunes the last layer).
         var profile = ProfileStep(options, meanFolder, Checkpoint.Load(meanFolder.InitialCheckpoint, meanFolder.Identity), fixedBatch, log);
@@ -121,11 +128,11 @@ public static class TrainingBenchmark
                 options.BatchSize, options.SequenceLength, options.Threads, options.WarmupIterations, options.Iterations,
                 Path.GetFileName(options.TrainFile)),
             ForwardMs = forwardMs, StepMs = stepMs, StepOverForward = ratio, ForwardGflop = forwardGflop, StepGflop = stepGflop,
-            MeanPooled = meanPooled, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile,
+            MeanPooled = meanPooled, HeadOnly = headOnly, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile, ForwardCut = forwardCut,
         };
     }
 
-    static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
+    internal static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
         Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value",
             "--method", AdapterMethods.Default.Name, "--pooling", pooling, "--vocab", options.VocabPath,
             "--max-length", $"{options.SequenceLength}", "--out", folder);
@@ -147,8 +154,22 @@ public static class TrainingBenchmark
         return count.Flops / 1e9;
     }
 
+    // The first full batch of the data, padded to the sequence length: the batch every step and forward is timed on.
+    internal static IReadOnlyList<BatchTensor> FixedBatch(ArtifactFolder folder, string trainFile, int batchSize, int sequenceLength)
+    {
+        var tokenizer = folder.LoadTokenizer();
+        var data = TrainingData.Load(trainFile, folder.Manifest.Task, tokenizer, sequenceLength, skipBadRows: false, classNames: null);
+        var batching = new BatchOptions { BatchSize = batchSize, MaxLength = sequenceLength, Padding = PaddingMode.MaxLength, Seed = 42 };
+        return data.Batches(batching, 0, tokenizer.PaddingTokenId, folder.Manifest.DataInputs).First(b => b.Feeds[0].Shape[0] == batchSize).Feeds;
+    }
+
     static BatchOptions Batching(BenchmarkOptions options, PaddingMode padding, int? maxLength = null) =>
         new() { BatchSize = options.BatchSize, MaxLength = maxLength ?? options.SequenceLength, Padding = padding, Seed = 42 };
+
+    // `train --head-only`'s trainer: the head-only graph, the adapter frozen.
+    static Trainer HeadOnlyTrainer(TrainingState state, ArtifactFolder folder) =>
+        Trainer.Create(state, folder.HeadOnlyTrainingModel ?? throw new InvalidOperationException($"{folder.Directory}: no head-only graph."), folder.OptimizerModel,
+            frozen: folder.Manifest.Trainables.Where(t => t.Group != ParameterGroups.Head).Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
 
     // Every group at its default learning rate, as `train` would run it.
     internal static Dictionary<string, GroupHyperparameters> Settings(ArtifactFolder folder) =>
@@ -271,14 +292,16 @@ public static class TrainingBenchmark
     }
 
     // The step profiled, and the base model's forward profiled in the same iterations (a second device with its own
-    // trace prefix), so the training graph's forward part can be set against the forward it should match.
+    // trace prefix), so the training graph's forward part can be set against the forward it should match. Each session
+    // writes one trace; the first runs of each are cold and skipped, the rest give per-node medians.
     static StepProfileResult ProfileStep(BenchmarkOptions options, ArtifactFolder folder, Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log)
     {
         string directory = Path.Combine(options.WorkDirectory, "profile"), forwardDirectory = Path.Combine(directory, "forward");
         if (Directory.Exists(directory))
             Directory.Delete(directory, recursive: true);
         Directory.CreateDirectory(forwardDirectory);
-        log.WriteLine($"profiling {options.ProfiledSteps} training steps and base forwards, alternating (ONNX Runtime profiler) …");
+        int warmup = BenchmarkOptions.ProfileWarmupRuns, steps = options.ProfiledSteps;
+        log.WriteLine($"profiling {warmup} + {steps} training steps and base forwards, alternating (ONNX Runtime profiler; the first {warmup} of each not counted) …");
         var settings = Settings(folder);
         using (var device = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads, ProfileFilePrefix = Path.Combine(directory, "step") }))
         using (var forwardDevice = DeviceSessions.Open(new DeviceOptions { IntraOpThreads = options.Threads, ProfileFilePrefix = Path.Combine(forwardDirectory, "forward") }))
@@ -286,25 +309,45 @@ public static class TrainingBenchmark
         using (var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel))
         using (var forward = BoundForward.Open(forwardDevice, Path.Combine(folder.Directory, ArtifactNames.BaseModel), batch))
         {
-            for (int i = 0; i < options.ProfiledSteps + 1; i++)
+            for (int i = 0; i < warmup + steps; i++)
             {
                 Step(trainer, batch, settings);
                 forward.Run();
             }
         } // sessions write their traces when disposed
 
-        var profile = OrtProfile.Read(Directory.GetFiles(directory, "*.json"), skipRuns: 1);
-        var baseProfile = OrtProfile.Read(Directory.GetFiles(forwardDirectory, "*.json"), skipRuns: 1);
-        if (profile.Runs == 0 || profile.KernelMicroseconds <= 0 || baseProfile.Runs == 0)
-            throw new InvalidOperationException($"{directory}: ONNX Runtime wrote no profiled runs; the step profile is missing.");
-        int steps = options.ProfiledSteps;
-        double kernel = profile.KernelMicroseconds;
-        var top = profile.Ops.Take(10).Select(o => new ProfiledOp(o.OpType, o.Nodes, o.Microseconds / steps / 1e3, o.Microseconds / kernel)).ToList();
-        var result = new StepProfileResult(steps, profile.RunMicroseconds / steps / 1e3, profile.BackwardMicroseconds / kernel, top,
-            profile.ForwardMicroseconds / steps / 1e3, baseProfile.KernelMicroseconds / baseProfile.Runs / 1e3);
-        log.WriteLine($"  {result.StepMs:F0} ms per profiled step (training + optimizer runs), backward {result.BackwardShare:P0} of kernel time; " +
-                      $"forward part {result.ForwardPartMs:F0} ms vs base forward {result.BaseForwardMs:F0} ms (×{result.ForwardPartOverBase:F2}); top: " +
-                      string.Join(", ", top.Take(5).Select(o => $"{o.OpType} {o.Share:P0}")));
+        var sessions = Directory.GetFiles(directory, "*.json").Select(f => OrtProfile.Read(f, warmup)).ToList();
+        var training = sessions.SingleOrDefault(p => p.HasBackward)
+            ?? throw new InvalidOperationException($"{directory}: no profiled session ran backward nodes; the step profile is missing.");
+        var optimizer = sessions.Single(p => p != training);
+        var baseProfile = OrtProfile.Read(Directory.GetFiles(forwardDirectory, "*.json").Single(), warmup);
+        double kernel = training.KernelMicroseconds + optimizer.KernelMicroseconds, backward = training.BackwardMicroseconds;
+        var top = training.Ops().Concat(optimizer.Ops()).GroupBy(o => o.OpType)
+            .Select(g => new ProfiledOp(g.Key, g.Sum(o => o.Nodes), g.Sum(o => o.Microseconds) / 1e3, g.Sum(o => o.Microseconds) / kernel))
+            .OrderByDescending(o => o.MsPerStep).Take(10).ToList();
+        var backwardOther = training.Ops(n => n.IsBackward && !n.IsMatrixProduct).Take(6)
+            .Select(o => new ProfiledOp(o.OpType, o.Nodes, o.Microseconds / 1e3, o.Microseconds / backward)).ToList();
+        var result = new StepProfileResult(training.Runs, warmup, (training.RunMicroseconds + optimizer.RunMicroseconds) / 1e3, backward / training.KernelMicroseconds, top,
+            training.ForwardMicroseconds / 1e3, baseProfile.KernelMicroseconds / 1e3, backward / 1e3, optimizer.KernelMicroseconds / 1e3, backwardOther);
+        log.WriteLine($"  {result.StepMs:F0} ms per profiled step (training + optimizer runs, medians); forward part {result.ForwardPartMs:F0} ms vs base forward " +
+                      $"{result.BaseForwardMs:F0} ms (×{result.ForwardPartOverBase:F2}), backward {result.BackwardMs:F0} ms, optimizer {result.OptimizerMs:F1} ms; " +
+                      "backward besides products: " + string.Join(", ", backwardOther.Take(4).Select(o => $"{o.OpType} {o.MsPerStep:F0} ms")));
+        return result;
+    }
+
+    // The training graph's forward part cut out as its own graph (ForwardCut), timed interleaved with the base forward.
+    static ForwardCutResult MeasureForwardCut(BenchmarkOptions options, DeviceSessions device, BoundForward baseModel, ArtifactFolder folder,
+        Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log, CancellationToken cancel)
+    {
+        string path = Path.Combine(folder.Directory, "forward_cut.onnx"); // beside the weights file it shares
+        ForwardCut.Of(OnnxModel.Load(folder.TrainingModel)).Save(path, new ExternalDataOptions { FileName = "forward_cut.data", ThresholdBytes = 1 << 20 });
+        var trainables = folder.Manifest.Trainables.Select(t => BatchTensor.Float(t.Name, t.Shape, initial.Tensors.Single(x => x.Name == t.Name).Values));
+        using var cut = BoundForward.Open(device, path, [.. batch, .. trainables]);
+        log.WriteLine($"forward part of the mean-pooled training graph, cut out, vs base forward: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
+        var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, baseModel.Run, cut.Run);
+        var (b, c) = (times[0], times[1]);
+        var result = new ForwardCutResult(SampleSummary.Of(c).Scaled(1e3), SampleSummary.Of(b).Scaled(1e3), SampleSummary.Of(c.Zip(b, (x, y) => x / y)));
+        log.WriteLine($"  cut {result.CutMs.Median:F0} ms, base {result.BaseMs.Median:F0} ms, cut/base {result.CutOverBase.Median:F3}");
         return result;
     }
 }

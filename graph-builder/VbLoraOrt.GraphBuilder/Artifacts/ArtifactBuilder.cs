@@ -87,6 +87,13 @@ public static class ArtifactBuilder
             Log(r.NotApplied ?? $"standard ops: {r.LayerNormalizations} LayerNorm subgraphs as LayerNormalization (opset {r.Opset})");
         Log($"training model: {training.Model.Graph.Node.Count} nodes ({training.BackwardNodes} backward)");
 
+        var headOnly = BuildHeadOnlyTrainingModel(stored, options, targets, hidden, dataInputs);
+        if (headOnly != null)
+        {
+            SaveShared(headOnly, Path.Combine(options.OutputDirectory, ArtifactNames.HeadOnlyTrainingModel));
+            Log($"head-only training model: {headOnly.Graph.Node.Count} nodes");
+        }
+
         var eval = BuildEvalModel(stored, options, targets, hidden, dataInputs);
         SaveShared(eval, Path.Combine(options.OutputDirectory, ArtifactNames.EvalModel));
         Log("eval model written");
@@ -95,7 +102,8 @@ public static class ArtifactBuilder
             .Save(Path.Combine(options.OutputDirectory, ArtifactNames.OptimizerModel));
         Log("optimizer model written");
 
-        var manifest = Describe(options, sha, stored.Opset, hidden, training, targets, dataInputs, tokenizer);
+        var manifest = Describe(options, sha, stored.Opset, hidden, training, targets, dataInputs, tokenizer)
+            with { HeadOnlyTrainingModel = headOnly != null ? ArtifactNames.HeadOnlyTrainingModel : null };
         WriteCheckpoint(options, manifest, training.InitialValues);
         if (options.VocabPath != null)
             AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, manifest.Tokenizer.VocabFile), File.ReadAllBytes(options.VocabPath));
@@ -143,23 +151,44 @@ public static class ArtifactBuilder
         int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
     {
         var (injected, head, trainables, pruning, rewrite) = Forward(stored, options, targets, hidden, training: true);
-        var model = injected.Model;
         var initial = new Dictionary<string, float[]>(options.Method.InitialValues(injected.Plan), StringComparer.Ordinal);
         foreach (var (name, values) in head.InitialValues)
             initial[name] = values;
+        int backward = Differentiate(injected.Model, head, trainables, trainables, dataInputs);
+        return new TrainingGraph(injected.Model, trainables, initial, head.LabelInputs.Select(l => l.Name).ToList(), injected.Plan,
+            backward, pruning, rewrite);
+    }
 
+    // Step 2b: the same inputs, differentiated with respect to the head's tensors only (DESIGN.md §6.1): the backward
+    // stops at the pooled token states, so a head-only run does no work in the encoder's backward. Its forward is the
+    // eval graph's (no LayerNorm statistics kept, since nothing reads them). Null when the task has no head tensors.
+    static OnnxModel? BuildHeadOnlyTrainingModel(OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets,
+        int hidden, IReadOnlyList<ValueInfoProto> dataInputs)
+    {
+        var (injected, head, trainables, _, _) = Forward(stored, options, targets, hidden, training: false);
+        var headTensors = trainables.Where(t => t.Group == ParameterGroups.Head).ToList();
+        if (headTensors.Count == 0)
+            return null;
+        Differentiate(injected.Model, head, trainables, headTensors, dataInputs);
+        return injected.Model;
+    }
+
+    // Appends the backward of the loss with respect to `wrt` and makes the outputs `loss`, then `<param>_grad` per
+    // tensor of `wrt`; every trainable stays an input. Returns the number of nodes the backward added.
+    static int Differentiate(OnnxModel model, TaskGraph head, IReadOnlyList<TrainableTensor> trainables, IReadOnlyList<TrainableTensor> wrt,
+        IReadOnlyList<ValueInfoProto> dataInputs)
+    {
         int before = model.Graph.Node.Count;
-        var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, trainables.Select(t => t.Name).ToList());
+        var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, wrt.Select(t => t.Name).ToList());
         StandardOpRewriter.DropUnreadStatistics(model.Graph);
         var e = LossOutputFirst(model, head.LossName!);
-        foreach (var t in trainables)
+        foreach (var t in wrt)
         {
             e.OpNamed("Identity", [gradients.Gradients[t.Name]], [e.Names.Reserve(ArtifactNames.Grad(t.Name))]);
             model.Graph.Output.Add(ValueInfos.Float(ArtifactNames.Grad(t.Name), t.Shape.Cast<object>().ToArray()));
         }
         OrderInputs(model.Graph, dataInputs, head.LabelInputs, trainables);
-        return new TrainingGraph(model, trainables, initial, head.LabelInputs.Select(l => l.Name).ToList(), injected.Plan,
-            model.Graph.Node.Count - before, pruning, rewrite);
+        return model.Graph.Node.Count - before;
     }
 
     // Step 3: the same forward with the task output and the loss. Labels have a default (an initializer of the
@@ -229,6 +258,7 @@ public static class ArtifactBuilder
     static IEnumerable<string> WrittenFiles(PrepareOptions options, ArtifactManifest manifest) =>
     [
         ArtifactNames.BaseModel, ArtifactNames.WeightsFile, ArtifactNames.TrainingModel, DataFileOf(ArtifactNames.TrainingModel),
+        .. manifest.HeadOnlyTrainingModel is { } headOnly ? [headOnly, DataFileOf(headOnly)] : Array.Empty<string>(),
         ArtifactNames.EvalModel, DataFileOf(ArtifactNames.EvalModel), ArtifactNames.OptimizerModel, ArtifactNames.InitialCheckpoint,
         .. options.VocabPath != null ? [manifest.Tokenizer.VocabFile] : Array.Empty<string>(),
     ];

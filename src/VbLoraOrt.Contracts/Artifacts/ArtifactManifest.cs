@@ -53,6 +53,14 @@ public sealed record ArtifactManifest
     public long Seed { get; init; }
 
     /// <summary>
+    /// The head-only training graph's file (<see cref="ArtifactNames.HeadOnlyTrainingModel"/>): the inputs of the
+    /// training graph, outputs <c>loss</c> and the gradients of the head's tensors only. Null in manifests written
+    /// before it was emitted, and for tasks without head tensors; a head-only run then steps the full training graph
+    /// with the adapter frozen.
+    /// </summary>
+    public string? HeadOnlyTrainingModel { get; init; }
+
+    /// <summary>
     /// SHA-256 (hex) of every file <c>prepare</c> wrote into the folder, by file name: a damaged, truncated or swapped
     /// file (another folder's optimizer model, a half-copied <c>weights.bin</c>) is refused by <see cref="VerifyFiles"/>
     /// before anything runs on it. Null in manifests written before it was recorded.
@@ -136,6 +144,8 @@ public sealed record ArtifactManifest
             return "lacks a required entry";
         if (Files != null && Files.Any(f => !IsArtifactFileName(f.Key) || string.IsNullOrEmpty(f.Value)))
             return "lists a file that is not a plain file name inside the artifact folder (or one subfolder of it, as ort/), or has no hash";
+        if (HeadOnlyTrainingModel != null && !IsPlainFileName(HeadOnlyTrainingModel))
+            return $"names the head-only training graph '{HeadOnlyTrainingModel}'; it must be a plain file name inside the artifact folder";
         if (!IsPlainFileName(BaseModel.FileName) || !IsPlainFileName(Tokenizer.VocabFile))
             return $"names files '{BaseModel.FileName}' and '{Tokenizer.VocabFile}'; both must be plain file names inside the artifact folder";
         if (BaseModel.Sha256 is null || BaseModel.OutputName is null || BaseModel.HiddenSize < 1)

@@ -9,6 +9,12 @@ public static class ArtifactNames
     /// <summary>Training graph (forward + loss + backward).</summary>
     public const string TrainingModel = "training_model.onnx";
 
+    /// <summary>
+    /// Head-only training graph: forward + loss + gradients of the head's tensors only (no backward through the
+    /// encoder), for <c>train --head-only</c>. Listed by <see cref="ArtifactManifest.HeadOnlyTrainingModel"/>.
+    /// </summary>
+    public const string HeadOnlyTrainingModel = "head_only_training_model.onnx";
+
     /// <summary>Evaluation graph (forward + optional loss + task output).</summary>
     public const string EvalModel = "eval_model.onnx";
 

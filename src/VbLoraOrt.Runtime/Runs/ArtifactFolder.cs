@@ -35,6 +35,9 @@ public sealed class ArtifactFolder
     /// <summary>Training graph path.</summary>
     public string TrainingModel => PathOf(ArtifactNames.TrainingModel);
 
+    /// <summary>Head-only training graph path; null when the artifacts have none (prepared before it was emitted).</summary>
+    public string? HeadOnlyTrainingModel => Manifest.HeadOnlyTrainingModel is { } file ? PathOf(file) : null;
+
     /// <summary>Eval graph path.</summary>
     public string EvalModel => PathOf(ArtifactNames.EvalModel);
 
@@ -58,7 +61,7 @@ public sealed class ArtifactFolder
         var manifest = ArtifactManifest.Load(manifestPath);
         var (method, plan) = AdapterMethods.PlanOf(manifest, manifestPath);
         var folder = new ArtifactFolder(directory, manifest, method, plan);
-        foreach (string file in new[] { folder.TrainingModel, folder.EvalModel, folder.OptimizerModel, folder.InitialCheckpoint })
+        foreach (string file in new[] { folder.TrainingModel, folder.EvalModel, folder.OptimizerModel, folder.InitialCheckpoint, folder.HeadOnlyTrainingModel }.OfType<string>())
             if (!File.Exists(file))
                 throw new BadInputException($"{file}: missing from the artifact folder; re-run `vblora-graph prepare`.");
         manifest.VerifyFiles(directory);

@@ -130,7 +130,7 @@ public static class TrainingRun
 
         using var device = DeviceSessions.Open(new DeviceOptions { Device = options.Device, IntraOpThreads = options.Threads });
         using var state = CreateState(device, manifest, checkpoint, from.Path);
-        using var trainer = Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
+        using var trainer = OpenTrainer(folder, state, options.HeadOnly, observer);
         using var evaluator = eval == null ? null : Evaluator.ForArtifacts(device, folder);
         claim();
         run.SaveClassNames(train.ClassNames);
@@ -195,6 +195,22 @@ public static class TrainingRun
         }
         Save(next);
         return Summary(cancelled: false);
+    }
+
+    // A head-only run steps the head-only graph (no backward through the encoder; the adapter frozen) when the artifacts
+    // have one; artifacts prepared before it step the full graph with the adapter's learning rate 0, as runs did then.
+    static Trainer OpenTrainer(ArtifactFolder folder, TrainingState state, bool headOnly, ITrainingObserver observer)
+    {
+        if (!headOnly)
+            return Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
+        if (folder.HeadOnlyTrainingModel is { } headOnlyGraph)
+        {
+            var adapter = folder.Manifest.Trainables.Where(t => t.Group != ParameterGroups.Head).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            return Trainer.Create(state, headOnlyGraph, folder.OptimizerModel, frozen: adapter);
+        }
+        observer.Message($"{folder.Directory} has no head-only training graph (prepared by an earlier version): the full graph runs with the adapter frozen; " +
+                         "re-run `vblora-graph prepare` for faster head-only steps");
+        return Trainer.Create(state, folder.TrainingModel, folder.OptimizerModel);
     }
 
     // Each group's learning rate at this point of the schedule; a head-only run never moves the adapter.

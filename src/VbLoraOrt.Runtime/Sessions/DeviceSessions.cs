@@ -11,10 +11,9 @@ namespace VbLoraOrt.Runtime.Sessions;
 /// </summary>
 /// <remarks>
 /// Threading: every session gets its own intra-op pool with spinning turned off
-/// (<c>session.intra_op.allow_spinning = 0</c>). The alternative, one global pool, can only be chosen by whoever
-/// creates the process-wide <see cref="OrtEnv"/> first; any session opened earlier (a tokenizer check, a test,
-/// a library) fixes it without. Spinning pools of several sessions steal each other's cores; idle non-spinning
-/// pools do not, and the training and optimizer sessions never run at the same time.
+/// (<c>session.intra_op.allow_spinning = 0</c>), unless the process enabled <see cref="SharedThreadPool"/> before
+/// touching ONNX Runtime: then every session runs on that one pool. Spinning pools of several sessions steal each
+/// other's cores; idle non-spinning pools do not, and the training and optimizer sessions never run at the same time.
 /// <para>Host↔device copies go through a one-node Identity session bound with <see cref="OrtIoBinding"/>: the one
 /// path that works for every execution provider, CPU included, so tests exercise the CUDA code path on CPU.</para>
 /// </remarks>
@@ -150,6 +149,8 @@ public sealed class DeviceSessions : IDisposable
             // ORT warnings (e.g. buffer re-use notes) are for ORT developers; errors still surface as exceptions.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        if (SharedThreadPool.IsEnabled)
+            sessionOptions.DisablePerSessionThreads(); // the process-wide pool (SharedThreadPool) runs the session
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         sessionOptions.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
         if (profiled && options.ProfileFilePrefix is { } prefix) // the transfer session's copies are not the work being profiled

@@ -13,9 +13,11 @@ namespace VbLoraOrt.Runtime.Training;
 /// bindings, not the state.
 /// </summary>
 /// <remarks>
-/// Numerical guard: a non-finite loss stops the step before the optimizer runs; a non-finite gradient is caught
+/// Frozen tensors (a head-only graph differentiates the head only): the training graph gives them no gradient, their
+/// gradient buffers hold zeros, and their groups must step at learning rate 0, so AdamW leaves them unchanged.
+/// <para>Numerical guard: a non-finite loss stops the step before the optimizer runs; a non-finite gradient is caught
 /// inside the optimizer graph (<see cref="ArtifactNames.AllFinite"/>), which then writes the old values, and the
-/// buffers do not swap. Either way the state stays the last good one and <see cref="StepResult.Applied"/> is false.
+/// buffers do not swap. Either way the state stays the last good one and <see cref="StepResult.Applied"/> is false.</para>
 /// </remarks>
 public sealed class Trainer : IDisposable
 {
@@ -27,11 +29,14 @@ public sealed class Trainer : IDisposable
     readonly HostScalars _scalars;
     readonly RunOptions _runOptions = new();
     readonly string[] _groups;
+    readonly HashSet<string> _frozenGroups;
     List<OrtValue> _boundBatch = [];
 
     Trainer(TrainingState state, InferenceSession training, InferenceSession optimizer, OrtIoBinding[] trainingBindings,
-        OrtIoBinding[] optimizerBindings, HostScalars scalars, string[] groups, string[] dataInputs, (string Training, string Optimizer) names)
+        OrtIoBinding[] optimizerBindings, HostScalars scalars, string[] groups, HashSet<string> frozenGroups, string[] dataInputs,
+        (string Training, string Optimizer) names)
     {
+        _frozenGroups = frozenGroups;
         _names = names;
         _state = state;
         _training = training;
@@ -52,14 +57,21 @@ public sealed class Trainer : IDisposable
     public TrainingState State => _state;
 
     /// <summary>Opens <c>training_model.onnx</c> and <c>optimizer_model.onnx</c> files on the state's device.</summary>
+    /// <param name="state">The state to step.</param>
+    /// <param name="trainingModelPath">The training graph.</param>
+    /// <param name="optimizerModelPath">The optimizer graph.</param>
+    /// <param name="frozen">
+    /// Trainables the training graph gives no gradient (e.g. the adapter, for the head-only graph); default none.
+    /// Every group whose tensors are all frozen must then be stepped at learning rate 0.
+    /// </param>
     /// <exception cref="BadInputException">A model lacks an input or output the contract requires.</exception>
-    public static Trainer Create(TrainingState state, string trainingModelPath, string optimizerModelPath)
+    public static Trainer Create(TrainingState state, string trainingModelPath, string optimizerModelPath, IReadOnlySet<string>? frozen = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(trainingModelPath);
         ArgumentNullException.ThrowIfNull(optimizerModelPath);
         return Create(state, () => state.Device.CreateSession(trainingModelPath), trainingModelPath,
-            () => state.Device.CreateSession(optimizerModelPath), optimizerModelPath);
+            () => state.Device.CreateSession(optimizerModelPath), optimizerModelPath, frozen ?? new HashSet<string>());
     }
 
     /// <summary>Opens training and optimizer models held in memory on the state's device.</summary>
@@ -70,19 +82,22 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(trainingModel);
         ArgumentNullException.ThrowIfNull(optimizerModel);
         return Create(state, () => state.Device.CreateSession(trainingModel), "training model (in memory)",
-            () => state.Device.CreateSession(optimizerModel), "optimizer model (in memory)");
+            () => state.Device.CreateSession(optimizerModel), "optimizer model (in memory)", new HashSet<string>());
     }
 
     static Trainer Create(TrainingState state, Func<InferenceSession> openTraining, string trainingName,
-        Func<InferenceSession> openOptimizer, string optimizerName)
+        Func<InferenceSession> openOptimizer, string optimizerName, IReadOnlySet<string> frozen)
     {
+        if (frozen.FirstOrDefault(f => state.Trainables.All(t => t.Name != f)) is { } unknown)
+            throw new ArgumentException($"frozen tensor '{unknown}' is not one of the trainables.", nameof(frozen));
         var owned = new List<IDisposable>();
         try
         {
             var training = Own(owned, openTraining());
             var optimizer = Own(owned, openOptimizer());
             string[] groups = [.. state.Trainables.Select(t => t.Group).Distinct(StringComparer.Ordinal)];
-            string[] dataInputs = CheckTrainingModel(training, trainingName, state);
+            var frozenGroups = groups.Where(g => state.Trainables.Where(t => t.Group == g).All(t => frozen.Contains(t.Name))).ToHashSet(StringComparer.Ordinal);
+            string[] dataInputs = CheckTrainingModel(training, trainingName, state, frozen);
             CheckOptimizerModel(optimizer, optimizerName, state, groups);
 
             var scalars = Own(owned, new HostScalars(groups));
@@ -92,7 +107,7 @@ public sealed class Trainer : IDisposable
             {
                 trainingBindings[b] = Own(owned, training.CreateIoBinding());
                 state.BindParameters(trainingBindings[b], b);
-                state.BindGradientOutputs(trainingBindings[b]);
+                state.BindGradientOutputs(trainingBindings[b], frozen);
                 trainingBindings[b].BindOutput(ArtifactNames.Loss, scalars.Loss);
 
                 optimizerBindings[b] = Own(owned, optimizer.CreateIoBinding());
@@ -100,7 +115,7 @@ public sealed class Trainer : IDisposable
                 optimizerBindings[b].BindOutput(ArtifactNames.GradNorm, scalars.GradNorm);
                 optimizerBindings[b].BindOutput(ArtifactNames.AllFinite, scalars.AllFinite);
             }
-            return new Trainer(state, training, optimizer, trainingBindings, optimizerBindings, scalars, groups, dataInputs, (trainingName, optimizerName));
+            return new Trainer(state, training, optimizer, trainingBindings, optimizerBindings, scalars, groups, frozenGroups, dataInputs, (trainingName, optimizerName));
         }
         catch
         {
@@ -211,16 +226,19 @@ public sealed class Trainer : IDisposable
             if (!(float.IsFinite(h.LearningRate) && h.LearningRate >= 0) || !(float.IsFinite(h.WeightDecay) && h.WeightDecay >= 0))
                 throw new ArgumentException(
                     $"parameter group '{group}': learning rate {h.LearningRate} and weight decay {h.WeightDecay} must be finite and non-negative.", nameof(groups));
+            if (_frozenGroups.Contains(group) && h.LearningRate != 0)
+                throw new ArgumentException(
+                    $"parameter group '{group}' is frozen in this trainer (its training graph gives it no gradient); its learning rate must be 0, not {h.LearningRate}.", nameof(groups));
         }
     }
 
-    static string[] CheckTrainingModel(InferenceSession session, string name, TrainingState state)
+    static string[] CheckTrainingModel(InferenceSession session, string name, TrainingState state, IReadOnlySet<string> frozen)
     {
         var inputs = session.InputNames;
         var outputs = session.OutputNames;
         var trainables = state.Trainables.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         RequireNames(name, "input", inputs, trainables);
-        RequireNames(name, "output", outputs, [ArtifactNames.Loss, .. state.Trainables.Select(t => ArtifactNames.Grad(t.Name))]);
+        RequireNames(name, "output", outputs, [ArtifactNames.Loss, .. state.Trainables.Where(t => !frozen.Contains(t.Name)).Select(t => ArtifactNames.Grad(t.Name))]);
         return [.. inputs.Where(i => !trainables.Contains(i))];
     }
 

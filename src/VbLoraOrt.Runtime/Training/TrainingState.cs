@@ -99,11 +99,19 @@ public sealed class TrainingState : IDisposable
             binding.BindInput(slot.Tensor.Name, slot.Param[buffer]);
     }
 
-    /// <summary>Binds the gradient buffers as outputs <c>&lt;param&gt;_grad</c> of the training session.</summary>
-    internal void BindGradientOutputs(OrtIoBinding binding)
+    /// <summary>
+    /// Binds the gradient buffers as outputs <c>&lt;param&gt;_grad</c> of the training session, except those of
+    /// <paramref name="frozen"/> tensors, whose gradients are set to zero once (the session gives them none).
+    /// </summary>
+    internal void BindGradientOutputs(OrtIoBinding binding, IReadOnlySet<string> frozen)
     {
         foreach (var slot in _slots)
-            binding.BindOutput(ArtifactNames.Grad(slot.Tensor.Name), slot.Grad);
+        {
+            if (frozen.Contains(slot.Tensor.Name))
+                Device.Upload(new float[slot.Tensor.ElementCount], slot.Grad);
+            else
+                binding.BindOutput(ArtifactNames.Grad(slot.Tensor.Name), slot.Grad);
+        }
     }
 
     /// <summary>Binds the optimizer: reads p, g, m, v from <paramref name="source"/>, writes the other buffer.</summary>

@@ -117,7 +117,7 @@ public sealed class StandardOpsArtifactTests
     }
 
     // The data, labels, and non-zero values for every trainable (so every adapter acts and every gradient flows).
-    static List<NamedOnnxValue> Feeds(ArtifactManifest manifest, IReadOnlyDictionary<string, object> data, long[] labels)
+    internal static List<NamedOnnxValue> Feeds(ArtifactManifest manifest, IReadOnlyDictionary<string, object> data, long[] labels)
     {
         var feeds = data.Select(kv => NamedOnnxValue.CreateFromTensor(kv.Key, (DenseTensor<long>)kv.Value)).ToList();
         feeds.Add(NamedOnnxValue.CreateFromTensor(manifest.LabelInputs.Single(), new DenseTensor<long>(labels, [labels.Length])));
@@ -129,7 +129,7 @@ public sealed class StandardOpsArtifactTests
         return feeds;
     }
 
-    static Dictionary<string, float[]> Run(string model, List<NamedOnnxValue> feeds)
+    internal static Dictionary<string, float[]> Run(string model, List<NamedOnnxValue> feeds)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 2 };
         using var session = new InferenceSession(model, options);

@@ -18,13 +18,15 @@ public sealed class BenchmarkReportTests
         ForwardGflop = 45.9,
         StepGflop = 79.5,
         MeanPooled = new PooledStepResult(Around(250 * meanRatio), Around(meanRatio), 92.7),
+        HeadOnly = new HeadOnlyStepResult(Around(240), Around(0.45)),
         Throughput = new ThroughputResult(128, 4000 * shortSpeedup, 4000, shortSpeedup, 320, 0.99, 0.94),
         LongThroughput = new ThroughputResult(512, 1300 * longSpeedup, 1300, longSpeedup, 192, 0.98, 0.55),
         Merged = new MergedLatencyResult(Around(250), Around(250 * merged), new SampleSummary(20, merged, merged - 0.02, merged + 0.03)),
         Prepare = new ChildMeasure(700, 257L << 20, "vblora-graph prepare"),
         Training = new ChildMeasure(3200, 1010L << 20, "vblora-run train"),
         Adapters = [new AdapterSize("vblora", 33970, 150192, Measured: true)],
-        Profile = new StepProfileResult(3, 520, 0.5, [new ProfiledOp("MatMul", 150, 250, 0.5)], 205, 200),
+        Profile = new StepProfileResult(5, 2, 520, 0.5, [new ProfiledOp("MatMul", 150, 250, 0.5)], 205, 200, 260, 3, [new ProfiledOp("Mul", 40, 30, 0.1)]),
+        ForwardCut = new ForwardCutResult(Around(210), Around(200), Around(1.05)),
     };
 
     static string RowOf(string markdown, string start) =>

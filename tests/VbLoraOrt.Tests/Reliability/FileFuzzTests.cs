@@ -180,7 +180,7 @@ public sealed class FileFuzzTests
         }, Folder: name =>
         {
             string dir = PreparedArtifacts.NewFolder($"vblora-fuzz-{name}");
-            foreach (string file in new[] { ArtifactNames.TrainingModel, ArtifactNames.EvalModel, ArtifactNames.OptimizerModel, ArtifactNames.InitialCheckpoint })
+            foreach (string file in new[] { ArtifactNames.TrainingModel, ArtifactNames.HeadOnlyTrainingModel, ArtifactNames.EvalModel, ArtifactNames.OptimizerModel, ArtifactNames.InitialCheckpoint })
                 File.WriteAllBytes(Path.Combine(dir, file), []);
             return dir;
         });
