@@ -149,7 +149,7 @@ public static class ArtifactBuilder
             initial[name] = values;
 
         int before = model.Graph.Node.Count;
-        var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, trainables.Select(t => t.Name).ToList());
+        var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, trainables.Select(t => t.Name).ToList(), options.FusionShapedBackward);
         StandardOpRewriter.DropUnreadStatistics(model.Graph);
         var e = LossOutputFirst(model, head.LossName!);
         foreach (var t in trainables)

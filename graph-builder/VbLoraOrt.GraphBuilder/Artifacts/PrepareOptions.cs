@@ -66,6 +66,13 @@ public sealed record PrepareOptions
     /// </summary>
     public bool StandardOps { get; init; } = true;
 
+    /// <summary>
+    /// Lay the training graph's backward out for ONNX Runtime's fusions (DESIGN.md §4.2): attention's gradients with
+    /// fewer transposes, softmax's row sums from the product it feeds. The same gradients; off only to compare.
+    /// Default true.
+    /// </summary>
+    public bool FusionShapedBackward { get; init; } = true;
+
     /// <summary>Attention-mask input of the base model. Default <c>attention_mask</c>.</summary>
     public string AttentionMaskInput { get; init; } = "attention_mask";
 }

@@ -31,10 +31,29 @@ public sealed class MatMulRulesTests
     [TestMethod]
     public void MatMul_AttentionValues_MatchesCentralDifferences()
     {
-        // P [b, h, s, s] · V [b, h, s, 3]: dV = Pᵀ·dC is computed as (dCᵀ·P)ᵀ, the sequence being taken as the longer side.
+        // P [b, h, s, s] · V [b, h, s, 3]: dV = Pᵀ·dC with Pᵀ read by the product alone, which ONNX Runtime folds into it.
         var backward = new GradientCheck().Input("p", [2, 2, 4, 4], ["batch", 2, "seq", "seq"]).Input("v", [2, 2, 4, 3], ["batch", 2, "seq", 3])
             .Node("MatMul", ["p", "v"], ["y"]).Verify();
-        Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Transpose" && n.Input[0] == "p"), "P itself is never transposed");
+        var transposed = backward.Nodes.Single(n => n.OpType == "Transpose" && n.Input[0] == "p").Output[0];
+        Assert.IsTrue(backward.Nodes.Where(n => n.Input.Contains(transposed)).All(n => n.OpType == "MatMul"), "Pᵀ only feeds a product");
+    }
+
+    [TestMethod]
+    public void MatMul_OfHeadSplitTransposes_NeverTransposesThemAgain()
+    {
+        // Attention scores q·kᵀ with q = Transpose(q0, [0,2,1,3]) and kᵀ = Transpose(k0, [0,2,3,1]), as torch exports them.
+        // A transpose of either would be merged by ONNX Runtime with its forward transpose into one no product folds;
+        // the gradients are taken in the other layout instead: dq = (kᵀ·dSᵀ)ᵀ, dkᵀ = (dSᵀ·q)ᵀ.
+        var backward = new GradientCheck()
+            .Input("q0", [2, 3, 2, 4], ["batch", "seq", 2, 4]).Input("k0", [2, 3, 2, 4], ["batch", "seq", 2, 4])
+            .Node("Transpose", ["q0"], ["q"], Attr.Ints("perm", 0, 2, 1, 3))
+            .Node("Transpose", ["k0"], ["kt"], Attr.Ints("perm", 0, 2, 3, 1))
+            .Node("MatMul", ["q", "kt"], ["y"]).Verify();
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Transpose" && n.Input[0] is "q" or "kt"), "no transpose of a transpose");
+        var transposes = backward.Nodes.Where(n => n.OpType == "Transpose").ToList();
+        int folded = transposes.Count(t => backward.Nodes.Where(n => n.Input.Contains(t.Output[0])).ToList() is { Count: > 0 } readers
+            && readers.All(n => n.OpType == "MatMul"));
+        Assert.AreEqual(2, transposes.Count - folded, "besides those a product folds, one transpose per gradient, composed with the forward's");
     }
 
     [TestMethod]
