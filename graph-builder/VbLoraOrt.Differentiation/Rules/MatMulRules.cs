@@ -25,13 +25,9 @@ internal static class MatMulRules
         var y = c.ShapeOf(c.Output(0));
         var sa = c.ShapeOf(a)!;
         var sb = c.ShapeOf(bIn)!;
-        bool batched = rankA == rankB && rankA > 2;
-        int rankY = c.RankOf(c.Output(0));
         if (c.Wants(0))
         {
-            string raw = batched && TransposeFolding.TransposedFormPays(c, 0)
-                ? Swapped(b, b.MatMul(bIn, Swapped(b, c.Grad, rankY)), rankY)
-                : b.MatMul(c.Grad, b.Transpose(bIn, BackwardBuilder.SwapLastTwo(rankB)));
+            string raw = b.MatMul(c.Grad, b.Transpose(bIn, BackwardBuilder.SwapLastTwo(rankB)));
             grads[0] = b.SumToShape(raw, WithLast(y, sb[^2]), a);
         }
         if (c.Wants(1))
@@ -55,9 +51,9 @@ internal static class MatMulRules
             {
                 // Batched (attention's dV = Pᵀ·dC, dkᵀ = qᵀ·dS): see TransposeFolding. Not shaped for fusion, the
                 // side that moves fewer elements is transposed.
-                bool transposed = c.B.FusionShaped ? batched && TransposeFolding.TransposedFormPays(c, 1) : TransposeGradient(sa, y);
+                bool transposed = c.B.FusionShaped ? TransposeFolding.TransposedFormPays(c) : TransposeGradient(sa, y);
                 string raw = transposed
-                    ? Swapped(b, b.MatMul(Swapped(b, c.Grad, rankY), a), rankY)
+                    ? Swapped(b, b.MatMul(Swapped(b, c.Grad, y!.Count), a), y.Count)
                     : b.MatMul(b.Transpose(a, BackwardBuilder.SwapLastTwo(rankA)), c.Grad);
                 grads[1] = b.SumToShape(raw, y == null ? null : [.. y.Take(y.Count - 2), sa[^1], y[^1]], bIn);
             }
