@@ -27,9 +27,6 @@ internal sealed class DifferentiablePath
     public bool NeedsGradient(NodeProto node, int index) =>
         Values.Contains(node.Input[index]) && CarriesGradient(node, index);
 
-    /// <summary>The forward node producing <paramref name="value"/>, or null for a graph input or initializer.</summary>
-    public NodeProto? Producer(string value) => _producer.GetValueOrDefault(value);
-
     /// <summary>The path nodes' inputs <paramref name="value"/> feeds that carry a gradient back to it, one per contribution.</summary>
     public IEnumerable<(NodeProto Node, int Input)> GradientReaders(string value) =>
         from node in (_consumers.GetValueOrDefault(value) ?? []).Where(Nodes.Contains)

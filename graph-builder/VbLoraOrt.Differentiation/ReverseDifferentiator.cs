@@ -24,8 +24,7 @@ public static class ReverseDifferentiator
     /// <param name="loss">Name of the loss value (a scalar or one-element tensor).</param>
     /// <param name="wrt">Trainable tensors: graph inputs or initializers.</param>
     /// <param name="fusionShaped">
-    /// Lay the backward out for ONNX Runtime's fusions (DESIGN.md §4.2): the same gradients with fewer transposes and
-    /// passes. Off only to compare.
+    /// Shape the backward for fewer passes (DESIGN.md §4.2): the same gradients. Off only to compare.
     /// </param>
     /// <returns>The gradient value of each tensor in <paramref name="wrt"/>; wire them to outputs as needed.</returns>
     /// <exception cref="DifferentiationException">

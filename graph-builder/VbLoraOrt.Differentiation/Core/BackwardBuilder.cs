@@ -35,7 +35,7 @@ internal sealed class BackwardBuilder
     /// <summary>The forward graph's constants.</summary>
     public GraphConstants Constants { get; }
 
-    /// <summary>True when rules lay the backward out for ONNX Runtime's fusions (DESIGN.md §4.2).</summary>
+    /// <summary>True when rules shape the backward for fewer passes (DESIGN.md §4.2).</summary>
     public bool FusionShaped { get; }
 
     /// <summary>Names the nodes emitted next after the forward node they differentiate.</summary>
@@ -172,9 +172,6 @@ internal sealed class BackwardBuilder
         _transposes[y] = (x, perm);
         return y;
     }
-
-    /// <summary>True when <paramref name="grad"/> came from <see cref="TransposeGrad"/>: transposing it again composes into a transpose of its input.</summary>
-    public bool IsTransposedGradient(string grad) => _transposes.ContainsKey(grad);
 
     /// <summary>The permutation swapping the last two of <paramref name="rank"/> axes.</summary>
     public static long[] SwapLastTwo(int rank) =>

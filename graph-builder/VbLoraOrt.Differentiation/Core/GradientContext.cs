@@ -70,15 +70,6 @@ internal sealed class GradientContext
     public int RankOf(string value) =>
         B.Facts[value].Rank ?? throw Fail($"the rank of '{value}' is unknown; declare its shape in the graph's value_info");
 
-    /// <summary>True when forward value <paramref name="value"/> is the output of a <c>Transpose</c>.</summary>
-    public bool IsTransposeOutput(string value) => _path.Producer(value) is { OpType: "Transpose", Domain: "" or "ai.onnx" };
-
-    /// <summary>
-    /// True when <paramref name="value"/> is a Transpose's output whose gradient is this node's alone: a transpose
-    /// applied to that gradient composes with the one the Transpose rule applies next into a single transpose.
-    /// </summary>
-    public bool IsSolelyReadTransposeOutput(string value) => IsTransposeOutput(value) && _path.GradientReaders(value).Count() == 1;
-
     /// <summary>The one path input that carries a gradient back to <paramref name="value"/>, or null when there are several or none.</summary>
     public (NodeProto Node, int Input)? SoleGradientReader(string value) =>
         _path.GradientReaders(value).ToList() is [var reader] ? reader : null;

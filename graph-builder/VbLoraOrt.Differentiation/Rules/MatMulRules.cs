@@ -32,9 +32,9 @@ internal static class MatMulRules
         }
         if (c.Wants(1))
         {
+            bool narrowGradient = TransposeGradient(sa, y);
             if (rankB == 2)
             {
-                bool narrowGradient = TransposeGradient(sa, y);
                 // Every batch row meets the same weight: flatten the batch and contract it in one Gemm.
                 string a2 = rankA == 2 ? a : b.Flatten(a, rankA - 1);
                 string g2 = rankA == 2 ? c.Grad : b.Op("Flatten", [c.Grad], Attr.Int("axis", rankA - 1));
@@ -49,11 +49,9 @@ internal static class MatMulRules
             }
             else
             {
-                // Batched (attention's dV = Pᵀ·dC, dkᵀ = qᵀ·dS): see TransposeFolding. Not shaped for fusion, the
-                // side that moves fewer elements is transposed.
-                bool transposed = c.B.FusionShaped ? TransposeFolding.TransposedFormPays(c) : TransposeGradient(sa, y);
-                string raw = transposed
-                    ? Swapped(b, b.MatMul(Swapped(b, c.Grad, y!.Count), a), y.Count)
+                // Batched (attention's dV = Pᵀ·dC): transpose whichever side moves fewer elements.
+                string raw = narrowGradient
+                    ? b.TransposeGrad(b.MatMul(b.TransposeGrad(c.Grad, BackwardBuilder.SwapLastTwo(y!.Count)), a), BackwardBuilder.SwapLastTwo(y.Count))
                     : b.MatMul(b.Transpose(a, BackwardBuilder.SwapLastTwo(rankA)), c.Grad);
                 grads[1] = b.SumToShape(raw, y == null ? null : [.. y.Take(y.Count - 2), sa[^1], y[^1]], bIn);
             }
@@ -61,11 +59,8 @@ internal static class MatMulRules
         return grads;
     }
 
-    // x with its last two axes swapped, composing with a transpose x came from.
-    static string Swapped(BackwardBuilder b, string x, int rank) => b.TransposeGrad(x, BackwardBuilder.SwapLastTwo(rank));
-
     // True when db = aᵀ·g (a [.., m, k], g [.., m, n]) is cheaper as (gᵀ·a)ᵀ: g is the narrow side, n a known
-    // number below k. A symbolic k (a sequence length) is taken to be the larger.
+    // number below k. A symbolic k (a sequence length) is taken to be the larger, as in attention's dV = Pᵀ·dC.
     static bool TransposeGradient(IReadOnlyList<Dim> a, IReadOnlyList<Dim>? y) =>
         y != null && y[^1].Value is long n && (a[^1].Value is long k ? n < k : a[^1].Symbol != null);
 

@@ -67,9 +67,8 @@ public sealed record PrepareOptions
     public bool StandardOps { get; init; } = true;
 
     /// <summary>
-    /// Lay the training graph's backward out for ONNX Runtime's fusions (DESIGN.md §4.2): attention's gradients with
-    /// fewer transposes, softmax's row sums from the product it feeds. The same gradients; off only to compare.
-    /// Default true.
+    /// Shape the training graph's backward for fewer passes (DESIGN.md §4.2): softmax's row sums from the product it
+    /// feeds (attention's probabilities times values). The same gradients; off only to compare. Default true.
     /// </summary>
     public bool FusionShapedBackward { get; init; } = true;
 

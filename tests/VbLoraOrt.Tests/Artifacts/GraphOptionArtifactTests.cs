@@ -16,8 +16,8 @@ namespace VbLoraOrt.Tests.Artifacts;
 /// Artifacts prepared with a graph option that must not change what is computed, against the same artifacts prepared
 /// without it: the same loss, the same gradient of every trainable and the same eval output, on a torch-style tiny
 /// encoder for every method and on MiniLM. The options: the base model's LayerNorms as standard
-/// <c>LayerNormalization</c> nodes (<see cref="PrepareOptions.StandardOps"/>) and the backward laid out for ONNX
-/// Runtime's fusions (<see cref="PrepareOptions.FusionShapedBackward"/>).
+/// <c>LayerNormalization</c> nodes (<see cref="PrepareOptions.StandardOps"/>) and the backward shaped for fewer passes
+/// (<see cref="PrepareOptions.FusionShapedBackward"/>: softmax's row sums from the product it feeds).
 /// </summary>
 [TestClass]
 public sealed class GraphOptionArtifactTests
@@ -96,11 +96,7 @@ public sealed class GraphOptionArtifactTests
         if (option == StandardOps)
             Assert.AreEqual(13, TrainingGraph(on).Count(n => n.OpType == "LayerNormalization"));
         else
-        {
             Assert.IsTrue(ReadsAttentionContext(TrainingGraph(on)), "softmax's row sums from P·V");
-            // q is not transposed again in the five layers whose keys need a gradient.
-            Assert.IsLessThanOrEqualTo(MergedTransposes(TrainingGraph(off)) - 5, MergedTransposes(TrainingGraph(on)));
-        }
 
         var manifest = TrainingGraphComparison.AssertSameTraining(off, on, data, [0, 2, 1, 2]);
         TrainingGraphComparison.AssertSameLogits(off, on, manifest, data, [0, 2, 1, 2]);
@@ -115,12 +111,5 @@ public sealed class GraphOptionArtifactTests
         var probabilities = nodes.Where(n => n.OpType == "Softmax").Select(n => n.Output[0]).ToHashSet();
         var contexts = nodes.Where(n => n.OpType == "MatMul" && probabilities.Contains(n.Input[0])).Select(n => n.Output[0]).ToHashSet();
         return nodes.Any(n => n.Name.StartsWith("grad/", StringComparison.Ordinal) && n.Input.Any(contexts.Contains));
-    }
-
-    // Transposes of a Transpose's output: ONNX Runtime merges each pair into one transpose that no product folds.
-    static int MergedTransposes(IReadOnlyList<global::Onnx.NodeProto> nodes)
-    {
-        var transposed = nodes.Where(n => n.OpType == "Transpose").Select(n => n.Output[0]).ToHashSet();
-        return nodes.Count(n => n.OpType == "Transpose" && transposed.Contains(n.Input[0]));
     }
 }
