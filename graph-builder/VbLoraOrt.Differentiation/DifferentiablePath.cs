@@ -27,6 +27,13 @@ internal sealed class DifferentiablePath
     public bool NeedsGradient(NodeProto node, int index) =>
         Values.Contains(node.Input[index]) && CarriesGradient(node, index);
 
+    /// <summary>The path nodes' inputs <paramref name="value"/> feeds that carry a gradient back to it, one per contribution.</summary>
+    public IEnumerable<(NodeProto Node, int Input)> GradientReaders(string value) =>
+        from node in (_consumers.GetValueOrDefault(value) ?? []).Where(Nodes.Contains)
+        from k in Enumerable.Range(0, node.Input.Count)
+        where node.Input[k] == value && CarriesGradient(node, k)
+        select (node, k);
+
     /// <summary>Finds the path from <paramref name="trainables"/> to <paramref name="loss"/>.</summary>
     public static DifferentiablePath Find(GraphProto graph, long opset, ShapeFacts facts, string loss, IReadOnlyCollection<string> trainables)
     {

@@ -23,12 +23,15 @@ public static class ReverseDifferentiator
     /// <param name="model">The model; its graph is extended in place.</param>
     /// <param name="loss">Name of the loss value (a scalar or one-element tensor).</param>
     /// <param name="wrt">Trainable tensors: graph inputs or initializers.</param>
+    /// <param name="fusionShaped">
+    /// Shape the backward for fewer passes (DESIGN.md §4.2): the same gradients. Off only to compare.
+    /// </param>
     /// <returns>The gradient value of each tensor in <paramref name="wrt"/>; wire them to outputs as needed.</returns>
     /// <exception cref="DifferentiationException">
     /// An op without a rule lies on a path that needs a gradient (the message names op, node and path), a name
     /// is not in the graph, or a tensor does not influence the loss.
     /// </exception>
-    public static GradientGraph Differentiate(OnnxModel model, string loss, IReadOnlyList<string> wrt)
+    public static GradientGraph Differentiate(OnnxModel model, string loss, IReadOnlyList<string> wrt, bool fusionShaped = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
@@ -48,7 +51,7 @@ public static class ReverseDifferentiator
         int nodeCount = graph.Node.Count, initializerCount = graph.Initializer.Count;
         try
         {
-            var builder = new BackwardBuilder(new GraphEmitter(graph, Scope), opset, facts, constants);
+            var builder = new BackwardBuilder(new GraphEmitter(graph, Scope), opset, facts, constants, fusionShaped);
             // Known torch-exported subgraphs (GELU, LayerNorm) are differentiated as one node each.
             var nodes = CompositePatterns.Collapse(path.Nodes, new PatternView(path.Nodes, constants, opset));
             var gradients = Backpropagate(builder, path, nodes, loss);
@@ -93,7 +96,7 @@ public static class ReverseDifferentiator
             var outputGrads = node.Output.Select(o => o.Length > 0 && path.Values.Contains(o) ? GradientOf(o) : null).ToArray();
             var wants = node.Input.Select((_, k) => path.NeedsGradient(node, k)).ToArray();
             builder.BeginNode(node);
-            var grads = rule(new GradientContext(node, outputGrads, wants, builder));
+            var grads = rule(new GradientContext(node, outputGrads, wants, builder, path, summed.GetValueOrDefault));
             for (int k = 0; k < wants.Length; k++)
             {
                 if (!wants[k])

@@ -17,8 +17,9 @@ internal sealed class BackwardBuilder
     GraphEmitter _current;
     NodeProto? _forward;
 
-    public BackwardBuilder(GraphEmitter emitter, long opset, ShapeFacts facts, GraphConstants constants)
+    public BackwardBuilder(GraphEmitter emitter, long opset, ShapeFacts facts, GraphConstants constants, bool fusionShaped)
     {
+        FusionShaped = fusionShaped;
         _root = _current = emitter;
         Opset = opset;
         Facts = facts;
@@ -33,6 +34,9 @@ internal sealed class BackwardBuilder
 
     /// <summary>The forward graph's constants.</summary>
     public GraphConstants Constants { get; }
+
+    /// <summary>True when rules shape the backward for fewer passes (DESIGN.md §4.2).</summary>
+    public bool FusionShaped { get; }
 
     /// <summary>Names the nodes emitted next after the forward node they differentiate.</summary>
     public void BeginNode(NodeProto forward)

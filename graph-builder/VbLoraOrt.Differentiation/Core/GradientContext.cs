@@ -9,9 +9,14 @@ internal sealed class GradientContext
 {
     readonly string?[] _outputGrads;
     readonly bool[] _wants;
+    readonly DifferentiablePath _path;
+    readonly Func<string, string?> _gradientOf;
 
-    public GradientContext(NodeProto node, string?[] outputGrads, bool[] wants, BackwardBuilder builder)
+    public GradientContext(NodeProto node, string?[] outputGrads, bool[] wants, BackwardBuilder builder, DifferentiablePath path,
+        Func<string, string?> gradientOf)
     {
+        _path = path;
+        _gradientOf = gradientOf;
         Node = node;
         _outputGrads = outputGrads;
         _wants = wants;
@@ -64,6 +69,17 @@ internal sealed class GradientContext
     /// <summary>Rank of a forward value; throws naming the node when unknown.</summary>
     public int RankOf(string value) =>
         B.Facts[value].Rank ?? throw Fail($"the rank of '{value}' is unknown; declare its shape in the graph's value_info");
+
+    /// <summary>The one path input that carries a gradient back to <paramref name="value"/>, or null when there are several or none.</summary>
+    public (NodeProto Node, int Input)? SoleGradientReader(string value) =>
+        _path.GradientReaders(value).ToList() is [var reader] ? reader : null;
+
+    /// <summary>
+    /// The complete gradient of forward value <paramref name="value"/> when an already differentiated node (one after
+    /// this one in forward order) received it as its output's gradient, or null. Rules use it to reuse a later node's
+    /// gradient (DESIGN.md §4.2).
+    /// </summary>
+    public string? GradientOf(string value) => _gradientOf(value);
 
     /// <summary>A scalar constant of the gradient type.</summary>
     public string Scalar(double value) => B.Scalar(value, GradType);

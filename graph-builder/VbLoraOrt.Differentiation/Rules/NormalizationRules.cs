@@ -10,7 +10,13 @@ namespace VbLoraOrt.Differentiation.Rules;
 /// </summary>
 internal static class NormalizationRules
 {
-    public static string?[] Softmax(GradientContext c) => OneInput(c, Backward(c.B, log: false, c.Output(0), c.Grad, c.Int("axis", -1)));
+    public static string?[] Softmax(GradientContext c) => SingleAxisSoftmax(c, c.Int("axis", -1));
+
+    // dx = y·(g − Σ g·y), the row sums taken from the product y feeds when it can (SoftmaxRowSums).
+    static string?[] SingleAxisSoftmax(GradientContext c, long axis) =>
+        OneInput(c, SoftmaxRowSums.FromProduct(c, axis) is { } rowSums
+            ? c.B.Mul(c.Output(0), c.B.Sub(c.Grad, rowSums))
+            : Backward(c.B, log: false, c.Output(0), c.Grad, axis));
 
     public static string?[] LogSoftmax(GradientContext c) => OneInput(c, Backward(c.B, log: true, c.Output(0), c.Grad, c.Int("axis", -1)));
 
@@ -31,7 +37,7 @@ internal static class NormalizationRules
         long axis = c.Int("axis", 1);
         int? rank = c.Facts(c.Input(0)).Rank;
         if (axis == -1 || rank is int r && BackwardBuilder.Normalize(axis, r) == r - 1)
-            return OneInput(c, Backward(c.B, log, c.Output(0), c.Grad, -1));
+            return log ? OneInput(c, Backward(c.B, log, c.Output(0), c.Grad, -1)) : SingleAxisSoftmax(c, -1);
         var b = c.B;
         string y2 = b.Op("Flatten", [c.Output(0)], Attr.Int("axis", axis));
         string g2 = b.Op("Flatten", [c.Grad], Attr.Int("axis", axis));

@@ -154,7 +154,7 @@ public static class ArtifactBuilder
         var initial = new Dictionary<string, float[]>(options.Method.InitialValues(injected.Plan), StringComparer.Ordinal);
         foreach (var (name, values) in head.InitialValues)
             initial[name] = values;
-        int backward = Differentiate(injected.Model, head, trainables, trainables, dataInputs);
+        int backward = Differentiate(injected.Model, head, trainables, trainables, dataInputs, options.FusionShapedBackward);
         return new TrainingGraph(injected.Model, trainables, initial, head.LabelInputs.Select(l => l.Name).ToList(), injected.Plan,
             backward, pruning, rewrite);
     }
@@ -169,17 +169,17 @@ public static class ArtifactBuilder
         var headTensors = trainables.Where(t => t.Group == ParameterGroups.Head).ToList();
         if (headTensors.Count == 0)
             return null;
-        Differentiate(injected.Model, head, trainables, headTensors, dataInputs);
+        Differentiate(injected.Model, head, trainables, headTensors, dataInputs, options.FusionShapedBackward);
         return injected.Model;
     }
 
     // Appends the backward of the loss with respect to `wrt` and makes the outputs `loss`, then `<param>_grad` per
     // tensor of `wrt`; every trainable stays an input. Returns the number of nodes the backward added.
     static int Differentiate(OnnxModel model, TaskGraph head, IReadOnlyList<TrainableTensor> trainables, IReadOnlyList<TrainableTensor> wrt,
-        IReadOnlyList<ValueInfoProto> dataInputs)
+        IReadOnlyList<ValueInfoProto> dataInputs, bool fusionShaped)
     {
         int before = model.Graph.Node.Count;
-        var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, wrt.Select(t => t.Name).ToList());
+        var gradients = ReverseDifferentiator.Differentiate(model, head.LossName!, wrt.Select(t => t.Name).ToList(), fusionShaped);
         StandardOpRewriter.DropUnreadStatistics(model.Graph);
         var e = LossOutputFirst(model, head.LossName!);
         foreach (var t in wrt)

@@ -66,6 +66,12 @@ public sealed record PrepareOptions
     /// </summary>
     public bool StandardOps { get; init; } = true;
 
+    /// <summary>
+    /// Shape the training graph's backward for fewer passes (DESIGN.md §4.2): softmax's row sums from the product it
+    /// feeds (attention's probabilities times values). The same gradients; off only to compare. Default true.
+    /// </summary>
+    public bool FusionShapedBackward { get; init; } = true;
+
     /// <summary>Attention-mask input of the base model. Default <c>attention_mask</c>.</summary>
     public string AttentionMaskInput { get; init; } = "attention_mask";
 }

@@ -61,7 +61,7 @@ public sealed class ForwardCutTests
         var manifest = ArtifactManifest.Load(Path.Combine(artifacts, ArtifactNames.Manifest));
         var (ids, mask, labels) = TinyTransformer.Batch(0);
         int[] tokens = [TinyTransformer.BatchSize, TinyTransformer.Sequence];
-        var feeds = StandardOpsArtifactTests.Feeds(manifest, new Dictionary<string, object>
+        var feeds = TrainingGraphComparison.Feeds(manifest, new Dictionary<string, object>
         {
             ["input_ids"] = new DenseTensor<long>(ids, tokens),
             ["attention_mask"] = new DenseTensor<long>(mask, tokens),

@@ -31,6 +31,32 @@ public sealed class NormalizationRulesTests
             .Node("Add", ["scores", "mask"], ["masked"]).Node("Softmax", ["masked"], ["y"], Attr.Int("axis", -1)).Verify();
 
     [TestMethod]
+    [DataRow(13L)]
+    [DataRow(11L)]
+    public void Softmax_ReadOnlyByAProduct_TakesItsRowSumsFromTheProduct(long opset)
+    {
+        // P = softmax(s) [b, h, q, k] · V [b, h, k, 2]: Σ dP·P per row is Σ dC·C over the product's last axis.
+        var backward = new GradientCheck(opset).Input("s", [2, 2, 3, 4], ["batch", 2, "seq", 4]).Input("v", [2, 2, 4, 2], ["batch", 2, 4, 2])
+            .Node("Softmax", ["s"], ["p"], Attr.Int("axis", opset < 13 ? 3 : -1)).Node("MatMul", ["p", "v"], ["y"]).Verify();
+        Assert.Contains("y", RowSumFactors(backward).Input, "the row sums read the product's output, not the probabilities");
+    }
+
+    [TestMethod]
+    public void Softmax_ReadByAProductAndElsewhere_SumsItsOwnRows()
+    {
+        // P also reaches the loss directly, so its gradient is not dC·Vᵀ alone: the row sums must come from P.
+        var backward = new GradientCheck().Input("s", [2, 3, 4]).Input("v", [2, 4, 2])
+            .Node("Softmax", ["s"], ["p"], Attr.Int("axis", -1)).Node("MatMul", ["p", "v"], ["y"]).LossOf("y", "p").Verify();
+        Assert.Contains("p", RowSumFactors(backward).Input);
+    }
+
+    // The Mul whose output softmax's backward sums per row (the loss's own reductions sum constants).
+    static global::Onnx.NodeProto RowSumFactors(VbLoraOrt.Differentiation.GradientGraph backward) =>
+        backward.Nodes.Where(n => n.OpType == "ReduceSum")
+            .Select(r => backward.Nodes.SingleOrDefault(n => n.Output.Contains(r.Input[0])))
+            .Single(n => n?.OpType == "Mul")!;
+
+    [TestMethod]
     public void LayerNormalization_LastAxis_DifferentiatesInputScaleAndBias() =>
         new GradientCheck(opset: 17).Input("x", [2, 3, 4], ["batch", "seq", 4]).Input("scale", [4]).Input("bias", [4])
             .Node("LayerNormalization", ["x", "scale", "bias"], ["y"], Attr.Int("axis", -1), Attr.Float("epsilon", 1e-5f)).Verify();

@@ -119,5 +119,18 @@ static class TinyTransformer
         return (ids, mask, [index % 2, 1, 0]);
     }
 
+    /// <summary>Batch <paramref name="index"/>'s token inputs as ONNX Runtime tensors, and its labels.</summary>
+    public static (Dictionary<string, object> Data, long[] Labels) Inputs(int index)
+    {
+        var (ids, mask, labels) = Batch(index);
+        int[] tokens = [BatchSize, Sequence];
+        var data = new Dictionary<string, object>
+        {
+            ["input_ids"] = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(ids, tokens),
+            ["attention_mask"] = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(mask, tokens),
+        };
+        return (data, labels);
+    }
+
     public const int BatchSize = 3, Sequence = 5;
 }
