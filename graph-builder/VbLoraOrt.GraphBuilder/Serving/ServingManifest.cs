@@ -55,6 +55,10 @@ public sealed record ServingManifest
     /// <summary>The <c>model_version</c> its adapters carry (<see cref="ServingModelVersion"/>); 0 in folders that record none (not checked).</summary>
     public int AdapterModelVersion { get; init; }
 
+    /// <summary>How the serving model applies each target's factors (<see cref="ServingFormChoice"/>).</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ServingFormChoice>))]
+    public ServingFormChoice Form { get; init; }
+
     /// <summary>Writes the manifest atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, ArtifactManifest.JsonOptions));
 

@@ -73,10 +73,10 @@ static class TinyServing
         return descriptor.Create(MethodOptionValues.For(descriptor, options), 42);
     }
 
-    public static ServingModel Build(IAdapterMethod method)
+    public static ServingModel Build(IAdapterMethod method, ServingFormChoice form = ServingFormChoice.Auto)
     {
         var encoder = Encoder();
-        return ServingModelBuilder.Build(encoder, method, Targets(encoder), Task, Info);
+        return ServingModelBuilder.Build(encoder, method, Targets(encoder), Task, Info, form);
     }
 
     /// <summary>Adapter and head values far from the zero update, different per seed.</summary>
