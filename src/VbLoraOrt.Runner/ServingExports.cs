@@ -10,8 +10,8 @@ static class ServingExports
     /// <summary><c>--serving-form</c>: how the serving model applies each target's factors (DESIGN.md §7.1.1).</summary>
     public static Option<ServingFormChoice> FormOption() => new("--serving-form")
     {
-        DefaultValueFactory = _ => ServingFormChoice.Auto,
-        Description = "How the serving model applies the adapter: auto (switch for high-rank targets such as VeRA's, activation otherwise), activation, weight or switch (by the request's token count).",
+        DefaultValueFactory = _ => ServingFormChoice.Switch,
+        Description = "How the serving model applies the adapter: switch (default: the cheaper of the two forms for each request's token count), activation (x·W + (x·Aᵀ)·Bᵀ) or weight (x·(W + Aᵀ·Bᵀ)).",
     };
 
     public static void Write(TrainedRun trained, string? servingDir, ServingFormChoice form, string? onnxAdapterPath, bool overwrite, TextWriter output)

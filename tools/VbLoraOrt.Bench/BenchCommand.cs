@@ -66,7 +66,7 @@ static class BenchCommand
         var pairs1 = new Option<int>("--pairs-batch1") { DefaultValueFactory = _ => 60, Description = "Interleaved timed pairs at 1×128 per round." };
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5, Description = "Rounds of pairs, the batch sizes alternating." };
         var rows = new Option<string[]>("--rows") { Description = "Rows to run: method names, or NAME-shared for a method's shared variant (default all).", AllowMultipleArgumentsPerToken = true };
-        var form = new Option<ServingFormChoice>("--serving-form") { DefaultValueFactory = _ => ServingFormChoice.Auto, Description = "How the serving models apply the factors: auto, activation, weight or switch." };
+        var form = new Option<ServingFormChoice>("--serving-form") { DefaultValueFactory = _ => ServingFormChoice.Switch, Description = "How the serving models apply the factors: switch (default), activation or weight." };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "serving.md"), Description = "Markdown table to write." };
         var serving = new Command("serving", "Serving model with per-request adapters vs merged model, adapter load time, memory per adapter, file sizes.") { iterations, pairs1, rounds, rows, form, report };
         serving.SetAction(r => CommandGuard.Run(Name, () =>

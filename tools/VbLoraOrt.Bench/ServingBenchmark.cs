@@ -18,10 +18,11 @@ namespace VbLoraOrt.Bench;
 
 /// <summary>
 /// <c>vblora-bench serving</c>: per method on all-MiniLM-L6-v2 (query and value, mean-pooled 2-class head), the serving
-/// model with an adapter active against the merged model (task output only), timed interleaved at batch 1 and 16 ×
-/// sequence 128 on CPU; the time to load an adapter (read, validate, <c>OrtLoraAdapter</c>); resident memory per loaded
+/// model with an adapter active against the merged model (task output only), timed in interleaved pairs at batch 1
+/// and 16 × sequence 128 on CPU, in rounds that alternate the batch sizes (<see cref="InterleavedLatency"/>); the time to load an adapter (read, validate, <c>OrtLoraAdapter</c>); resident memory per loaded
 /// adapter (100 loaded, each run once); and the adapter file sizes. Every registered method in its demo configuration,
-/// and VB-LoRA once more on a frozen shared bank (the first row's), whose per-user adapters hold no bank. Adapter values
+/// and once more in each method's shared variant (<see cref="AdapterMethodDescriptor.Shared"/>: VB-LoRA on the first
+/// row's bank, frozen), whose per-user adapters hold no bank. Adapter values
 /// are seeded, not trained: latency and size do not depend on them.
 /// </summary>
 static class ServingBenchmark

@@ -19,7 +19,7 @@ public static class ServingExporter
     /// <param name="form">How the serving model applies each target's factors (recorded in <c>serving.json</c>).</param>
     /// <exception cref="BadInputException">The folder already holds files; the base model is missing; the method has no serving form.</exception>
     public static ServingManifest Export(string artifactsDir, ArtifactManifest manifest, string outDirectory,
-        ServingFormChoice form = ServingFormChoice.Auto)
+        ServingFormChoice form = ServingFormChoice.Switch)
     {
         ArgumentNullException.ThrowIfNull(artifactsDir);
         ArgumentNullException.ThrowIfNull(manifest);

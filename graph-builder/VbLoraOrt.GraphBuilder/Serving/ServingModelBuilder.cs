@@ -24,7 +24,7 @@ public static class ServingModelBuilder
     /// <exception cref="AdapterException">A target does not match the model.</exception>
     /// <exception cref="BadInputException">The method has no serving form; the head's mask input is missing.</exception>
     public static ServingModel Build(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets, TaskInfo task, BaseModelInfo info,
-        ServingFormChoice form = ServingFormChoice.Auto)
+        ServingFormChoice form = ServingFormChoice.Switch)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(task);
@@ -36,7 +36,7 @@ public static class ServingModelBuilder
         var defaults = composition.ZeroTensors(plan);
 
         var injected = AdapterInjector.InjectWithComposition(baseModel, method, targets, defaults.Select(t => t.Name).ToList(),
-            graph => defaults.ToList().ForEach(t => BindInput(graph, t)), composition.EmitFactors, ServingWiring.For(form, plan.Rank));
+            graph => defaults.ToList().ForEach(t => BindInput(graph, t)), composition.EmitFactors, ServingWiring.For(form));
         OnnxModel model = injected.Model;
         var options = new TaskOptions { Kind = task.Kind, NumLabels = task.NumLabels, Pooling = task.Pooling };
         if ((task.Kind == TaskKind.Embed || task.Pooling == Pooling.Mean) && !requestInputs.Contains(info.AttentionMaskInput))

@@ -12,31 +12,18 @@ namespace VbLoraOrt.GraphBuilder.Serving;
 /// weight form, <c>ΔW = Aᵀ·Bᵀ</c> added to the weight once per request and then <c>x·W'</c>, costs <c>2·r·in·out</c>
 /// whatever T, so it is the cheaper one above <see cref="CrossoverTokens"/>. The switch chooses between them per
 /// request with an ONNX <c>If</c> on the token count. The weight and switch forms replace the target's MatMul, which
-/// is left writing a dead value that the serving builder prunes.
+/// is left writing a dead value that the serving builder prunes; a target whose weight is not read as is by a MatMul
+/// (a Gemm, a transposed weight) keeps the activation form.
 /// </summary>
 public static class ServingWiring
 {
-    /// <summary>
-    /// A target is high-rank when its activation form costs at least 1/<c>HighRankShare</c> of its base linear layer,
-    /// <c>r·(in + out) ≥ in·out / 8</c> (VeRA's r 256 on 384-wide layers: 1.33 of it; LoRA's r 8: 0.04).
-    /// </summary>
-    public const int HighRankShare = 8;
-
-    /// <summary>The wiring of <paramref name="choice"/> for a method of rank <paramref name="rank"/> (null: the injector's activation form for all).</summary>
-    public static TargetWiring? For(ServingFormChoice choice, int rank) => choice switch
+    /// <summary>The wiring of <paramref name="choice"/> (null: the injector's activation form for every target).</summary>
+    public static TargetWiring? For(ServingFormChoice choice) => choice switch
     {
         ServingFormChoice.Activation => null,
         ServingFormChoice.Weight => (target, wire) => Replace(target, wire, Weight),
-        ServingFormChoice.Switch => (target, wire) => Replace(target, wire, Switch),
-        _ => (target, wire) => IsHighRank(target.Module, rank) ? Replace(target, wire, Switch) : null,
+        _ => (target, wire) => Replace(target, wire, Switch),
     };
-
-    /// <summary>True when a rank-<paramref name="rank"/> adapter's activation form costs at least 1/<see cref="HighRankShare"/> of <paramref name="module"/>.</summary>
-    public static bool IsHighRank(LinearModule module, int rank)
-    {
-        ArgumentNullException.ThrowIfNull(module);
-        return (long)rank * (module.InFeatures + module.OutFeatures) * HighRankShare >= (long)module.InFeatures * module.OutFeatures;
-    }
 
     /// <summary>The token count above which the weight form is the cheaper one: <c>⌊in·out / (in + out)⌋</c>.</summary>
     public static long CrossoverTokens(LinearModule module)

@@ -79,7 +79,7 @@ public sealed class TrainedRun
     }
 
     /// <summary>Writes a serving folder: the base model taking any adapter of these artifacts per run (DESIGN.md §7.1).</summary>
-    public ServingManifest ExportServing(string directory, ServingFormChoice form = ServingFormChoice.Auto) =>
+    public ServingManifest ExportServing(string directory, ServingFormChoice form = ServingFormChoice.Switch) =>
         ServingExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, directory, form);
 
     /// <summary>Writes the adapter (with its head) as ONNX Runtime's <c>.onnx_adapter</c> for the serving model; returns its size in bytes.</summary>

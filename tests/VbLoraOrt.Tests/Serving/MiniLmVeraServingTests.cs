@@ -31,7 +31,7 @@ public sealed class MiniLmVeraServingTests
         var method = AdapterMethods.Find("vera").CreateDefault();
         var info = new BaseModelInfo("model.onnx", new string('0', 64), encoder.Opset, "last_hidden_state", 384);
         var serving = ServingModelBuilder.Build(encoder, method, targets, TinyServing.Task, info);
-        Assert.AreEqual(targets.Count, serving.Model.Graph.Node.Count(n => n.OpType == "If"), "auto switches every rank-256 target");
+        Assert.AreEqual(targets.Count, serving.Model.Graph.Node.Count(n => n.OpType == "If"), "the default switches every target");
         var values = TinyServing.Values(serving, seed: 3);
         using var session = OrtLoraAdapterTests.NewSession(serving.Model);
         using var adapter = OrtLoraAdapter.Create(OnnxAdapterFile.ToBytes(TinyServing.Adapter(method, serving, values)), null);

@@ -10,7 +10,7 @@ namespace VbLoraOrt.Tests.Serving;
 /// <summary>
 /// The serving forms (<see cref="ServingFormChoice"/>): for every method, each form with an adapter active gives the
 /// merged model's logits, for a request below the switch's crossover (2 tokens: the activation branch on the 8-wide
-/// tiny encoder, crossover 4) and one above it (18 tokens: the weight branch); and which targets <c>auto</c> switches.
+/// tiny encoder, crossover 4) and one above it (18 tokens: the weight branch).
 /// </summary>
 [TestClass]
 public sealed class ServingFormTests
@@ -61,20 +61,17 @@ public sealed class ServingFormTests
 
         Assert.AreEqual(0, Ifs(ServingFormChoice.Activation));
         Assert.AreEqual(0, Ifs(ServingFormChoice.Weight));
-        Assert.AreEqual(targets, Ifs(ServingFormChoice.Switch));
-        Assert.AreEqual(targets, Ifs(ServingFormChoice.Auto), "on 8-wide layers every rank is high");
+        Assert.AreEqual(targets, Ifs(ServingFormChoice.Switch), "the default");
     }
 
     [TestMethod]
-    public void Auto_SwitchesOnlyHighRankTargets()
+    public void CrossoverTokens_IsWhereTheTwoFormsCostTheSame()
     {
-        // A 384-wide layer (all-MiniLM-L6-v2's query): the activation form costs r·768 against 384·384 for the layer.
+        // A 384-wide layer (all-MiniLM-L6-v2's query): 2·T·r·(384 + 384) = 2·r·384·384 at T = 192, whatever r.
         var query = new LinearModule("encoder.layer.0.attention.self.query", PathSource.WeightName, "q", "MatMul", 384, 384, "w", WeightLayout.InOut, "b", "x", "y");
+        var wide = query with { OutFeatures = 1536 };
 
-        Assert.IsFalse(ServingWiring.IsHighRank(query, 8), "LoRA r 8: 4 % of the layer");
-        Assert.IsFalse(ServingWiring.IsHighRank(query, 18), "18·768 < 384·384 / 8");
-        Assert.IsTrue(ServingWiring.IsHighRank(query, 24), "24·768 = 384·384 / 8");
-        Assert.IsTrue(ServingWiring.IsHighRank(query, 256), "VeRA r 256");
-        Assert.AreEqual(192, ServingWiring.CrossoverTokens(query), "384·384 / 768");
+        Assert.AreEqual(192, ServingWiring.CrossoverTokens(query));
+        Assert.AreEqual(384 * 1536 / (384 + 1536), ServingWiring.CrossoverTokens(wide));
     }
 }

@@ -73,7 +73,7 @@ static class TinyServing
         return descriptor.Create(MethodOptionValues.For(descriptor, options), 42);
     }
 
-    public static ServingModel Build(IAdapterMethod method, ServingFormChoice form = ServingFormChoice.Auto)
+    public static ServingModel Build(IAdapterMethod method, ServingFormChoice form = ServingFormChoice.Switch)
     {
         var encoder = Encoder();
         return ServingModelBuilder.Build(encoder, method, Targets(encoder), Task, Info, form);
