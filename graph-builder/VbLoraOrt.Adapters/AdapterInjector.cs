@@ -50,21 +50,23 @@ public static class AdapterInjector
     /// <summary>
     /// A model whose composition reads the adapter in a form of the caller's choosing (a serving model: the stored
     /// form as graph inputs): <paramref name="bindInputs"/> adds the values named <paramref name="inputNames"/> to
-    /// the graph and <paramref name="emitFactors"/> composes every target's A and B from them.
+    /// the graph and <paramref name="emitFactors"/> composes every target's A and B from them. <paramref name="wiring"/>,
+    /// when given, may apply a target's factors in another form than <c>y + (x·Aᵀ)·Bᵀ</c>.
     /// </summary>
     /// <exception cref="AdapterException">A target does not match the model or cannot be adapted; a name is taken.</exception>
     public static InjectedModel InjectWithComposition(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
-        IReadOnlyList<string> inputNames, Action<GraphProto> bindInputs, Func<AdapterPlan, GraphEmitter, IReadOnlyList<FactorValues>> emitFactors)
+        IReadOnlyList<string> inputNames, Action<GraphProto> bindInputs, Func<AdapterPlan, GraphEmitter, IReadOnlyList<FactorValues>> emitFactors,
+        TargetWiring? wiring = null)
     {
         ArgumentNullException.ThrowIfNull(inputNames);
         ArgumentNullException.ThrowIfNull(bindInputs);
         ArgumentNullException.ThrowIfNull(emitFactors);
-        return Inject(baseModel, method, targets, _ => inputNames, (graph, _) => bindInputs(graph), emitFactors);
+        return Inject(baseModel, method, targets, _ => inputNames, (graph, _) => bindInputs(graph), emitFactors, wiring);
     }
 
     static InjectedModel Inject(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
         Func<AdapterPlan, IEnumerable<string>> boundNames, Action<GraphProto, AdapterPlan> bindParameters,
-        Func<AdapterPlan, GraphEmitter, IReadOnlyList<FactorValues>>? emitFactors = null)
+        Func<AdapterPlan, GraphEmitter, IReadOnlyList<FactorValues>>? emitFactors = null, TargetWiring? wiring = null)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(method);
@@ -92,17 +94,8 @@ public static class AdapterInjector
         var besideTarget = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance); // protobuf Equals is by value
         foreach (var f in factors)
         {
-            // Transposes depend only on parameters: they belong to the composition, run once per step.
-            string aT = compose.Op("Transpose", [f.A], Ints("perm", 1, 0));                   // [in, r]
-            string bT = compose.Op("Transpose", [f.B], Ints("perm", 1, 0));                   // [r, out]
             var wire = new GraphEmitter(graph, $"{method.Name}/{f.Module.Path}", names);
-            NodeProto producer = producers[f.Module.Path];
-            int slot = producer.Output.IndexOf(f.Module.OutputName);
-            string baseOutput = names.Fresh($"{f.Module.OutputName}_base");
-            producer.Output[slot] = baseOutput;
-            string down = wire.Op("MatMul", [f.Module.InputName, aT]);                       // [.., r]
-            string delta = wire.Op("MatMul", [down, bT]);                                    // [.., out]
-            wire.OpNamed("Add", [baseOutput, delta], [f.Module.OutputName]);
+            NodeProto producer = wiring?.Invoke(f, wire) ?? WireActivation(producers[f.Module.Path], f, compose, wire);
             if (besideTarget.TryGetValue(producer, out var earlier))
                 earlier.AddRange(wire.Emitted); // one node producing several targets' outputs
             else
@@ -110,6 +103,21 @@ public static class AdapterInjector
         }
         Reorder(graph, original, besideTarget);
         return new InjectedModel(model, plan, factors);
+    }
+
+    // y' = y + (x·Aᵀ)·Bᵀ beside the node producing y, which now writes a fresh value; returns that node.
+    static NodeProto WireActivation(NodeProto producer, FactorValues f, GraphEmitter compose, GraphEmitter wire)
+    {
+        // Transposes depend only on parameters: they belong to the composition, run once per step.
+        string aT = compose.Op("Transpose", [f.A], Ints("perm", 1, 0));                   // [in, r]
+        string bT = compose.Op("Transpose", [f.B], Ints("perm", 1, 0));                   // [r, out]
+        int slot = producer.Output.IndexOf(f.Module.OutputName);
+        string baseOutput = wire.Names.Fresh($"{f.Module.OutputName}_base");
+        producer.Output[slot] = baseOutput;
+        string down = wire.Op("MatMul", [f.Module.InputName, aT]);                       // [.., r]
+        string delta = wire.Op("MatMul", [down, bT]);                                    // [.., out]
+        wire.OpNamed("Add", [baseOutput, delta], [f.Module.OutputName]);
+        return producer;
     }
 
     // Composition first (it reads only parameters), then the base nodes, each target's nodes after its producer.

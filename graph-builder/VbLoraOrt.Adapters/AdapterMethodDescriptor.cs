@@ -41,6 +41,9 @@ public sealed class AdapterMethodDescriptor
     /// <summary>The demo's configuration of this method on the SpamAssassin task (<c>vblora-run demo --method NAME</c>).</summary>
     public required DemoPreset Demo { get; init; }
 
+    /// <summary>The variant sharing a frozen part of a trained adapter, where the method has one.</summary>
+    public SharedVariant? Shared { get; init; }
+
     /// <summary>Creates the method with every option at its default.</summary>
     public IAdapterMethod CreateDefault(long seed = 42) => Create(MethodOptionValues.For(this), seed);
 }

@@ -30,6 +30,10 @@ public static class Attr
     public static AttributeProto Tensor(string name, TensorProto value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
 
+    /// <summary>A GRAPH attribute (an <c>If</c> branch, a <c>Loop</c> body).</summary>
+    public static AttributeProto Graph(string name, GraphProto value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = value };
+
     /// <summary>The attribute called <paramref name="name"/>, or null.</summary>
     public static AttributeProto? Find(NodeProto node, string name) =>
         node.Attribute.FirstOrDefault(a => a.Name == name);

@@ -18,10 +18,11 @@ static class ExportCommand
         var merged = new Option<string?>("--merged") { Description = "Write the base model with the adapter folded into its weights, plus the head." };
         var taskOnly = new Option<bool>("--task-output-only") { Description = "Merged model: keep only the task output and compute only what it reads (with CLS pooling the last layer runs at the first token only: faster than the base)." };
         var serving = new Option<string?>("--serving") { Description = "Write a serving folder: the base model taking any adapter of these artifacts per request (`vblora-run serve`)." };
+        var servingForm = ServingExports.FormOption();
         var onnxAdapter = new Option<string?>("--onnx-adapter") { Description = "Write the adapter with its head as ONNX Runtime's .onnx_adapter, for the serving model." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace files this command would write that already exist: the --adapter, --merged and --onnx-adapter files, and adapter_config.json and adapter_model.safetensors in a non-empty --peft directory." };
         var peft = new PeftExportCliOptions();
-        var command = new Command("export", "Export a trained adapter (KBs, per user), a PEFT adapter directory, a serving folder, or a merged model (zero inference overhead).") { run, ortCheckpoint, fromPeft, artifacts, adapter, merged, taskOnly, serving, onnxAdapter, overwrite };
+        var command = new Command("export", "Export a trained adapter (KBs, per user), a PEFT adapter directory, a serving folder, or a merged model (zero inference overhead).") { run, ortCheckpoint, fromPeft, artifacts, adapter, merged, taskOnly, serving, servingForm, onnxAdapter, overwrite };
         peft.AddTo(command);
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
@@ -41,7 +42,7 @@ static class ExportCommand
                 trained.ExportMerged(mergedPath, r.GetValue(taskOnly), r.GetValue(overwrite));
                 output.WriteLine($"merged model: {mergedPath}");
             }
-            ServingExports.Write(trained, servingDir, onnxAdapterPath, r.GetValue(overwrite), output);
+            ServingExports.Write(trained, servingDir, r.GetValue(servingForm), onnxAdapterPath, r.GetValue(overwrite), output);
             return ExitCodes.Ok;
         }, error));
         return command;

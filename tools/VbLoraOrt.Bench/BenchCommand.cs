@@ -1,6 +1,8 @@
 using System.CommandLine;
 using VbLoraOrt.Cli;
 using VbLoraOrt.Runner.Demo;
+using VbLoraOrt.GraphBuilder.Serving;
+using VbLoraOrt.Onnx;
 
 namespace VbLoraOrt.Bench;
 
@@ -106,13 +108,21 @@ static class BenchCommand
     // `vblora-bench serving`: serving model vs merged model, adapter load time, memory and sizes (ServingBenchmark).
     static Command ServingCommand(TextWriter output, TextWriter error, Option<string> work, Option<int> threads)
     {
-        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 20, Description = "Interleaved timed pairs at each batch size." };
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 8, Description = "Interleaved timed pairs at 16×128 per round." };
+        var pairs1 = new Option<int>("--pairs-batch1") { DefaultValueFactory = _ => 60, Description = "Interleaved timed pairs at 1×128 per round." };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5, Description = "Rounds of pairs, the batch sizes alternating." };
+        var rows = new Option<string[]>("--rows") { Description = "Rows to run: method names, or NAME-shared for a method's shared variant (default all).", AllowMultipleArgumentsPerToken = true };
+        var form = new Option<ServingFormChoice>("--serving-form") { DefaultValueFactory = _ => ServingFormChoice.Switch, Description = "How the serving models apply the factors: switch (default), activation or weight." };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "serving.md"), Description = "Markdown table to write." };
-        var serving = new Command("serving", "Serving model with per-request adapters vs merged model, adapter load time, memory per adapter, file sizes.") { iterations, report };
+        var serving = new Command("serving", "Serving model with per-request adapters vs merged model, adapter load time, memory per adapter, file sizes.") { iterations, pairs1, rounds, rows, form, report };
         serving.SetAction(r => CommandGuard.Run(Name, () =>
         {
             var model = DemoModel.Ensure();
-            string table = ServingBenchmark.Run(model.ModelPath, model.VocabPath, r.GetValue(work)!, r.GetValue(iterations), r.GetValue(threads), output);
+            var plan = new LatencyPlan(r.GetValue(rounds), r.GetValue(pairs1), r.GetValue(iterations));
+            if (plan.Rounds < 1 || plan.PairsAtBatch1 < 1 || plan.PairsAtBatch16 < 1)
+                throw new UsageException("--rounds, --pairs-batch1 and --iterations must be at least 1.");
+            string table = ServingBenchmark.Run(model.ModelPath, model.VocabPath, r.GetValue(work)!, plan, r.GetValue(form), r.GetValue(threads),
+                (r.GetValue(rows) ?? []).ToHashSet(StringComparer.Ordinal), output);
             return WriteTable(table, r.GetValue(report)!, output);
         }, error));
         return serving;

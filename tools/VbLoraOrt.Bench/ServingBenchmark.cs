@@ -4,7 +4,6 @@ using System.Text;
 using Microsoft.ML.OnnxRuntime;
 using VbLoraOrt.Adapters;
 using VbLoraOrt.Adapters.Files;
-using VbLoraOrt.Adapters.Methods.VbLora;
 using VbLoraOrt.Adapters.Registry;
 using VbLoraOrt.Adapters.Targeting;
 using VbLoraOrt.Contracts.Artifacts;
@@ -19,44 +18,53 @@ namespace VbLoraOrt.Bench;
 
 /// <summary>
 /// <c>vblora-bench serving</c>: per method on all-MiniLM-L6-v2 (query and value, mean-pooled 2-class head), the serving
-/// model with an adapter active against the merged model (task output only), timed interleaved at batch 1 and 16 ×
-/// sequence 128 on CPU; the time to load an adapter (read, validate, <c>OrtLoraAdapter</c>); resident memory per loaded
+/// model with an adapter active against the merged model (task output only), timed in interleaved pairs at batch 1
+/// and 16 × sequence 128 on CPU, in rounds that alternate the batch sizes (<see cref="InterleavedLatency"/>); the time to load an adapter (read, validate, <c>OrtLoraAdapter</c>); resident memory per loaded
 /// adapter (100 loaded, each run once); and the adapter file sizes. Every registered method in its demo configuration,
-/// and VB-LoRA once more on a frozen shared bank (the first row's), whose per-user adapters hold no bank. Adapter values
+/// and once more in each method's shared variant (<see cref="AdapterMethodDescriptor.Shared"/>: VB-LoRA on the first
+/// row's bank, frozen), whose per-user adapters hold no bank. Adapter values
 /// are seeded, not trained: latency and size do not depend on them.
 /// </summary>
 static class ServingBenchmark
 {
     const int Sequence = 128, Loaded = 100;
 
-    public static string Run(string modelPath, string vocabPath, string workDirectory, int iterations, int threads, TextWriter output)
+    /// <param name="form">How the serving models apply the factors.</param>
+    /// <param name="rows">Rows to run by name (a method's, or it with <c>-shared</c> for its shared variant); all when empty.</param>
+    public static string Run(string modelPath, string vocabPath, string workDirectory, LatencyPlan plan, ServingFormChoice form, int threads, IReadOnlySet<string> rows, TextWriter output)
     {
         var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Serving vs merged on {Environment.ProcessorCount} cores, {threads} intra-op threads, medians of {iterations} interleaved pairs (the machine was shared):");
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"Serving vs merged on {Environment.ProcessorCount} cores, {threads} intra-op threads; {plan.Rounds} rounds of {plan.PairsAtBatch1} interleaved pairs at 1×128 and {plan.PairsAtBatch16} at 16×128; ratio = median of the per-pair ratios, rounds = range of the rounds' medians:");
         report.AppendLine();
-        report.AppendLine("| method | merged 1×128 ms | serving 1×128 ms | ratio | merged 16×128 ms | serving 16×128 ms | ratio | adapter load ms | memory per loaded adapter KiB | .onnx_adapter bytes |");
-        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        var bench = new Bench(modelPath, vocabPath, workDirectory, iterations, threads, output, report);
+        report.AppendLine("| method | merged 1×128 ms | serving 1×128 ms | ratio 1×128 | rounds 1×128 | merged 16×128 ms | serving 16×128 ms | ratio 16×128 | rounds 16×128 | adapter load ms | memory per loaded adapter KiB | .onnx_adapter bytes |");
+        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var bench = new Bench(modelPath, vocabPath, workDirectory, plan, form, threads, output, report);
+        bool Wanted(string name) => rows.Count == 0 || rows.Contains(name);
         foreach (var descriptor in AdapterMethods.All)
         {
             var preset = new Dictionary<string, object?>(descriptor.Demo.Options);
-            var first = bench.Row(descriptor.Demo.Label, descriptor.Name, descriptor.Create(MethodOptionValues.For(descriptor, preset), 42));
-            if (descriptor.Options.All(o => o.Name != VbLoraDescriptor.FrozenBankOption))
+            var method = descriptor.Create(MethodOptionValues.For(descriptor, preset), 42);
+            string sharedName = descriptor.Name + "-shared";
+            if (!Wanted(descriptor.Name) && !(descriptor.Shared != null && Wanted(sharedName)))
                 continue;
-            // The bank of that adapter frozen and shared: each further user's adapter is only its top-k and head.
-            string bank = Path.Combine(workDirectory, "serving-" + descriptor.Name, "bank.safetensors");
-            AdapterFile.Save(bank, first.Manifest, first.Values);
-            preset[VbLoraDescriptor.FrozenBankOption] = bank;
-            bench.Row(descriptor.Demo.Label + ", shared frozen bank", descriptor.Name + "-shared-bank",
-                descriptor.Create(MethodOptionValues.For(descriptor, preset), 42));
+            var first = bench.Row(descriptor.Demo.Label, descriptor.Name, method, timed: Wanted(descriptor.Name));
+            if (descriptor.Shared is not { } shared || !Wanted(sharedName))
+                continue;
+            // The shared part of that adapter frozen: each further user's adapter holds only what stays its own.
+            string file = Path.Combine(workDirectory, "serving-" + descriptor.Name, "shared.safetensors");
+            AdapterFile.Save(file, first.Manifest, first.Values);
+            preset[shared.Option] = file;
+            bench.Row($"{descriptor.Demo.Label}, {shared.Label}", sharedName, descriptor.Create(MethodOptionValues.For(descriptor, preset), 42), timed: true);
         }
         return report.ToString();
     }
 
     // One row of the table: prepare, merge, export the serving model and 100 adapters, measure.
-    sealed record Bench(string ModelPath, string VocabPath, string WorkDirectory, int Iterations, int Threads, TextWriter Output, StringBuilder Report)
+    sealed record Bench(string ModelPath, string VocabPath, string WorkDirectory, LatencyPlan Plan, ServingFormChoice Form, int Threads, TextWriter Output, StringBuilder Report)
     {
-        public (ArtifactManifest Manifest, Dictionary<string, float[]> Values) Row(string label, string name, IAdapterMethod method)
+        // Only prepared (not measured) when !timed: the row another row's shared variant is made from.
+        public (ArtifactManifest Manifest, Dictionary<string, float[]> Values) Row(string label, string name, IAdapterMethod method, bool timed)
         {
             string dir = Path.Combine(WorkDirectory, "serving-" + name);
             foreach (string scratch in new[] { "artifacts", "merged", "serving", "adapters" }.Select(d => Path.Combine(dir, d)).Where(Directory.Exists))
@@ -72,9 +80,11 @@ static class ServingBenchmark
                 Task = new TaskOptions { NumLabels = 2, Pooling = Pooling.Mean },
             });
             var values = Values(manifest, seed: 1);
+            if (!timed)
+                return (manifest, values);
             string merged = Path.Combine(dir, "merged", "merged.onnx"), serving = Path.Combine(dir, "serving");
             MergedModelExporter.Export(Path.Combine(dir, "artifacts"), manifest, values, merged, taskOutputOnly: true);
-            ServingExporter.Export(Path.Combine(dir, "artifacts"), manifest, serving);
+            ServingExporter.Export(Path.Combine(dir, "artifacts"), manifest, serving, Form);
             var adapters = Enumerable.Range(0, Loaded).Select(i =>
             {
                 string path = Path.Combine(dir, "adapters", $"user{i}{OnnxAdapterFile.Extension}");
@@ -85,10 +95,9 @@ static class ServingBenchmark
             long fileBytes = new FileInfo(adapters[0]).Length;
 
             var (loadMs, memoryKib) = MeasureLoads(serving, adapters);
-            var one = MeasureLatency(merged, serving, adapters, 1, Iterations, Threads);
-            var sixteen = MeasureLatency(merged, serving, adapters, 16, Iterations, Threads);
+            var (one, sixteen) = MeasureLatency(merged, serving, adapters, Plan, Threads);
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {one.Merged:F1} | {one.Serving:F1} | {one.Serving / one.Merged:F3} | {sixteen.Merged:F1} | {sixteen.Serving:F1} | {sixteen.Serving / sixteen.Merged:F3} | {loadMs:F2} | {memoryKib:F0} | {fileBytes:N0} |");
+                $"| {label} | {one.MergedMs:F1} | {one.ServingMs:F1} | {one.Ratio:F3} | {one.RoundMin:F3}–{one.RoundMax:F3} | {sixteen.MergedMs:F1} | {sixteen.ServingMs:F1} | {sixteen.Ratio:F3} | {sixteen.RoundMin:F3}–{sixteen.RoundMax:F3} | {loadMs:F2} | {memoryKib:F0} | {fileBytes:N0} |");
             Report.AppendLine(line);
             Output.WriteLine(line);
             return (manifest, values);
@@ -122,50 +131,21 @@ static class ServingBenchmark
         return (SampleSummary.Of(times).Median, (held - released) / 1024.0 / adapters.Count);
     }
 
-    // Median ms per run of the merged model and of the serving model (adapters round-robin), timed in alternation.
-    static (double Merged, double Serving) MeasureLatency(string merged, string serving, IReadOnlyList<string> adapterPaths, int batch, int iterations, int threads)
+    // Both batch sizes, in alternating rounds so that each sees the same stretches of the machine's load.
+    static (LatencyResult One, LatencyResult Sixteen) MeasureLatency(string merged, string serving, IReadOnlyList<string> adapterPaths, LatencyPlan plan, int threads)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads, InterOpNumThreads = 1,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var mergedSession = new InferenceSession(merged, options);
         using var servingSession = new InferenceSession(Path.Combine(serving, ServingManifest.ModelFileName), options);
-        var adapters = adapterPaths.Take(8).Select(p => OrtLoraAdapter.Create(p, null)).ToList();
-        var runOptions = adapters.Select(a => { var o = new RunOptions(); o.AddActiveLoraAdapter(a); return o; }).ToList();
-        using var plain = new RunOptions();
-        var random = new Random(5);
-        long[] ids = Enumerable.Range(0, batch * Sequence).Select(i => i % Sequence == 0 ? 101L : random.Next(1000, 29000)).ToArray();
-        long[] mask = Enumerable.Repeat(1L, batch * Sequence).ToArray();
-        long[] types = new long[batch * Sequence];
-        string[] names = ["input_ids", "attention_mask", "token_type_ids"];
-        var inputs = new[] { ids, mask, types }.Select(a => OrtValue.CreateTensorValueFromMemory(a, [batch, Sequence])).ToArray();
-        try
+        using var one = new InterleavedLatency(mergedSession, servingSession, adapterPaths.Take(8), 1, Sequence);
+        using var sixteen = new InterleavedLatency(mergedSession, servingSession, adapterPaths.Take(8), 16, Sequence);
+        for (int round = 0; round < plan.Rounds; round++)
         {
-            double Time(InferenceSession session, RunOptions run)
-            {
-                long start = Stopwatch.GetTimestamp();
-                using var results = session.Run(run, names, inputs, ["logits"]);
-                return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            }
-            for (int i = 0; i < 2; i++)
-            {
-                Time(mergedSession, plain);
-                Time(servingSession, runOptions[i % runOptions.Count]);
-            }
-            var m = new List<double>();
-            var s = new List<double>();
-            for (int i = 0; i < iterations; i++)
-            {
-                m.Add(Time(mergedSession, plain));
-                s.Add(Time(servingSession, runOptions[i % runOptions.Count]));
-            }
-            return (SampleSummary.Of(m).Median, SampleSummary.Of(s).Median);
+            one.Round(plan.PairsAtBatch1);
+            sixteen.Round(plan.PairsAtBatch16);
         }
-        finally
-        {
-            foreach (var v in inputs) v.Dispose();
-            runOptions.ForEach(o => o.Dispose());
-            adapters.ForEach(a => a.Dispose());
-        }
+        return (one.Result(), sixteen.Result());
     }
 
     static long Resident()

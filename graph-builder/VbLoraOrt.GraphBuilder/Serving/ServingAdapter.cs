@@ -13,8 +13,8 @@ public static class ServingAdapter
 {
     /// <summary>
     /// The adapter of <paramref name="values"/> (every trainable of <paramref name="manifest"/>, adapter and head), with
-    /// the method's <see cref="ServingModelVersion"/> as its <c>model_version</c> (ONNX Runtime does not interpret it;
-    /// the serving session checks it).
+    /// the method's <see cref="ServingModelVersion"/> as its <c>model_version</c> and the base model's
+    /// <see cref="BaseModelStamp"/> as its <c>adapter_version</c> (ONNX Runtime interprets neither; the serving session checks both).
     /// </summary>
     /// <exception cref="BadInputException">A head value is missing; the method has no serving form.</exception>
     public static OnnxAdapter Create(ArtifactManifest manifest, IReadOnlyDictionary<string, float[]> values)
@@ -23,13 +23,13 @@ public static class ServingAdapter
         ArgumentNullException.ThrowIfNull(values);
         var method = Adapters.Registry.AdapterMethods.Create(manifest.Method, manifest.MethodOptions);
         return Create(method, method.Plan(manifest.Targets), manifest.Trainables.Where(t => t.Group == ParameterGroups.Head), values,
-            ServingModelVersion.Of(method));
+            ServingModelVersion.Of(method), BaseModelStamp.Of(manifest.BaseModel.Sha256));
     }
 
     /// <summary>The adapter of <paramref name="values"/>: every parameter of <paramref name="plan"/> and every <paramref name="head"/> tensor.</summary>
     /// <exception cref="BadInputException">A value is missing; the method has no serving form.</exception>
     public static OnnxAdapter Create(IAdapterMethod method, AdapterPlan plan, IEnumerable<TrainableTensor> head,
-        IReadOnlyDictionary<string, float[]> values, int modelVersion = 0)
+        IReadOnlyDictionary<string, float[]> values, int modelVersion = 0, int baseModelStamp = 0)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(plan);
@@ -41,7 +41,7 @@ public static class ServingAdapter
         foreach (var t in head)
             tensors.Add(OnnxAdapterParameter.Float(t.Name, t.Shape, values.TryGetValue(t.Name, out var v) ? v
                 : throw new BadInputException($"no value for head tensor '{t.Name}'; the serving model feeds each adapter's own head.")));
-        return new OnnxAdapter(tensors, modelVersion: modelVersion);
+        return new OnnxAdapter(tensors, adapterVersion: baseModelStamp, modelVersion: modelVersion);
     }
 
     /// <summary>

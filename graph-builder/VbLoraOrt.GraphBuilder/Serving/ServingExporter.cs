@@ -16,8 +16,10 @@ public static class ServingExporter
     /// <param name="artifactsDir">The folder written by <c>vblora-graph prepare</c>.</param>
     /// <param name="manifest">Its manifest, with the run's class names in its task.</param>
     /// <param name="outDirectory">A new or empty folder (created when missing).</param>
+    /// <param name="form">How the serving model applies each target's factors (recorded in <c>serving.json</c>).</param>
     /// <exception cref="BadInputException">The folder already holds files; the base model is missing; the method has no serving form.</exception>
-    public static ServingManifest Export(string artifactsDir, ArtifactManifest manifest, string outDirectory)
+    public static ServingManifest Export(string artifactsDir, ArtifactManifest manifest, string outDirectory,
+        ServingFormChoice form = ServingFormChoice.Switch)
     {
         ArgumentNullException.ThrowIfNull(artifactsDir);
         ArgumentNullException.ThrowIfNull(manifest);
@@ -28,7 +30,7 @@ public static class ServingExporter
         if (!File.Exists(basePath))
             throw new BadInputException($"{basePath}: base model not found; point at a folder written by `vblora-graph prepare`.");
         var method = AdapterMethods.Create(manifest.Method, manifest.MethodOptions).WithArtifactFiles(artifactsDir);
-        var serving = ServingModelBuilder.Build(OnnxModel.Load(basePath), method, manifest.Targets, manifest.Task, manifest.BaseModel);
+        var serving = ServingModelBuilder.Build(OnnxModel.Load(basePath), method, manifest.Targets, manifest.Task, manifest.BaseModel, form);
 
         Directory.CreateDirectory(outDirectory);
         serving.Model.Proto.MetadataProps.Add(new StringStringEntryProto { Key = "vblora_ort.serving_method", Value = method.Name });
@@ -52,6 +54,7 @@ public static class ServingExporter
             AdapterInputs = serving.AdapterInputs,
             BaseModelSha256 = manifest.BaseModel.Sha256,
             AdapterModelVersion = ServingModelVersion.Of(method),
+            Form = form,
         };
         result.Save(Path.Combine(outDirectory, ServingManifest.FileName));
         return result;

@@ -55,6 +55,9 @@ public sealed record ServingManifest
     /// <summary>The <c>model_version</c> its adapters carry (<see cref="ServingModelVersion"/>); 0 in folders that record none (not checked).</summary>
     public int AdapterModelVersion { get; init; }
 
+    /// <summary>How the serving model applies each target's factors (<see cref="ServingFormChoice"/>).</summary>
+    public ServingFormChoice Form { get; init; }
+
     /// <summary>Writes the manifest atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, ArtifactManifest.JsonOptions));
 
@@ -78,6 +81,8 @@ public sealed record ServingManifest
         if (manifest is null || manifest.Method is null || manifest.Targets is null || manifest.Task is null || manifest.Tokenizer is null
             || manifest.OutputName is null || manifest.RequestInputs is null || manifest.AdapterInputs is null || manifest.BaseModelSha256 is null)
             throw new BadInputException($"{path}: lacks a required entry; export the serving folder again.");
+        if (manifest.BaseModelSha256.Length != 64 || !manifest.BaseModelSha256.All(char.IsAsciiHexDigit))
+            throw new BadInputException($"{path}: baseModelSha256 '{manifest.BaseModelSha256}' is not a SHA-256; export the serving folder again.");
         if (manifest.FormatVersion != CurrentFormat)
             throw new BadInputException($"{path}: format {manifest.FormatVersion} is not supported (expected {CurrentFormat}); export the serving folder again with this version.");
         return manifest;

@@ -17,22 +17,26 @@ namespace VbLoraOrt.GraphBuilder.Serving;
 /// </summary>
 public static class ServingModelBuilder
 {
-    /// <summary>The serving model of <paramref name="method"/> on <paramref name="targets"/> of <paramref name="baseModel"/>.</summary>
+    /// <summary>
+    /// The serving model of <paramref name="method"/> on <paramref name="targets"/> of <paramref name="baseModel"/>, each
+    /// target's factors applied in the form <paramref name="form"/> picks (<see cref="ServingWiring"/>).
+    /// </summary>
     /// <exception cref="AdapterException">A target does not match the model.</exception>
     /// <exception cref="BadInputException">The method has no serving form; the head's mask input is missing.</exception>
-    public static ServingModel Build(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets, TaskInfo task, BaseModelInfo info)
+    public static ServingModel Build(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets, TaskInfo task, BaseModelInfo info,
+        ServingFormChoice form = ServingFormChoice.Switch)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(info);
-        var form = ServingForm.For(method);
+        var composition = ServingForm.For(method);
         var initializers = baseModel.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var requestInputs = baseModel.Graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n)).ToList();
         var plan = method.Plan(targets);
-        var defaults = form.ZeroTensors(plan);
+        var defaults = composition.ZeroTensors(plan);
 
         var injected = AdapterInjector.InjectWithComposition(baseModel, method, targets, defaults.Select(t => t.Name).ToList(),
-            graph => defaults.ToList().ForEach(t => BindInput(graph, t)), form.EmitFactors);
+            graph => defaults.ToList().ForEach(t => BindInput(graph, t)), composition.EmitFactors, ServingWiring.For(form));
         OnnxModel model = injected.Model;
         var options = new TaskOptions { Kind = task.Kind, NumLabels = task.NumLabels, Pooling = task.Pooling };
         if ((task.Kind == TaskKind.Embed || task.Pooling == Pooling.Mean) && !requestInputs.Contains(info.AttentionMaskInput))

@@ -79,8 +79,8 @@ public sealed class TrainedRun
     }
 
     /// <summary>Writes a serving folder: the base model taking any adapter of these artifacts per run (DESIGN.md §7.1).</summary>
-    public ServingManifest ExportServing(string directory) =>
-        ServingExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, directory);
+    public ServingManifest ExportServing(string directory, ServingFormChoice form = ServingFormChoice.Switch) =>
+        ServingExporter.Export(Artifacts.Directory, Artifacts.Manifest with { Task = Task }, directory, form);
 
     /// <summary>Writes the adapter (with its head) as ONNX Runtime's <c>.onnx_adapter</c> for the serving model; returns its size in bytes.</summary>
     /// <exception cref="VbLoraOrt.Onnx.UsageException">A file is at <paramref name="path"/> and <paramref name="overwrite"/> is false.</exception>

@@ -105,6 +105,10 @@ public sealed class ServingSession : IDisposable
                 $"its model_version {adapter.ModelVersion} is not this {Manifest.Method} serving model's {Manifest.AdapterModelVersion}: its tensors fit, " +
                 "but it was exported from artifacts with other method options (for VB-LoRA on a shared bank: another bank). " +
                 "Export it with `vblora-run export --onnx-adapter` from a run of the artifacts this serving model came from.");
+        if (adapter.AdapterVersion != 0 && adapter.AdapterVersion != BaseModelStamp.Of(Manifest.BaseModelSha256))
+            throw new OnnxAdapterException(path,
+                $"it was exported for base model sha256 {BaseModelStamp.Describe(adapter.AdapterVersion)} (its adapter_version {adapter.AdapterVersion}), " +
+                $"but this serving model's base model is sha256 {Manifest.BaseModelSha256}. Export it from a run on this base model.");
         var missing = Manifest.AdapterInputs.Where(i => adapter.Find(i) == null).ToList();
         if (missing.Count > 0)
             throw new OnnxAdapterException(path,

@@ -132,6 +132,27 @@ public sealed class ServingSessionTests
     }
 
     [TestMethod]
+    public void Load_WhenAdapterIsForAnotherBaseModel_RefusesNamingBoth_AndKeepsServing()
+    {
+        const string OtherBase = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        using var session = ServingSession.Open(_folder);
+        var values = ValuesOf(8);
+        var ours = new OnnxAdapter(TinyServing.Adapter(_method, _serving, values).Parameters, adapterVersion: BaseModelStamp.Of(TinyServing.Info.Sha256));
+        var theirs = new OnnxAdapter(ours.Parameters, adapterVersion: BaseModelStamp.Of(OtherBase));
+        session.Load("ours", WriteAdapter("ours-base", ours));
+        string theirsPath = WriteAdapter("other-base", theirs);
+
+        var e = Assert.ThrowsExactly<OnnxAdapterException>(() => session.Load("theirs", theirsPath));
+
+        TestContext.WriteLine(e.Message);
+        StringAssert.Contains(e.Message, "sha256 9f86d08…", "the adapter's base model");
+        StringAssert.Contains(e.Message, TinyServing.Info.Sha256, "the serving model's base model");
+        Assert.IsFalse(session.Adapters.ContainsKey("theirs"));
+        float[] served = session.Run("ours", Texts).SelectMany(r => r).ToArray();
+        Assert.IsLessThanOrEqualTo(1e-4f, TinyServing.MaxAbsDiff(MergedLogits(values, Texts), served), "the matching adapter still serves");
+    }
+
+    [TestMethod]
     public void Run_WhenAnAdapterIndexesPastTheBank_FailsOnlyItsOwnRequests()
     {
         using var session = ServingSession.Open(_folder);

@@ -88,6 +88,33 @@ public sealed class SharedBankTests
         manifest.Trainables.ToDictionary(t => t.Name, t => new SeededRandom(seed, t.Name).Normal(t.ElementCount, 1.0));
 
     [TestMethod]
+    public void PrepareFormatOrt_WithFrozenBank_TrainsOnlyLogitsAndHead_WithTheBankAConstant()
+    {
+        string outDir = Path.Combine(_root, "ort-shared");
+        var (output, error) = (new StringWriter(), new StringWriter());
+        int code = VbLoraOrt.GraphBuilder.Cli.GraphCli.Run(["prepare", "--model", Path.Combine(_root, "tiny.onnx"), "--vocab", Path.Combine(_root, "vocab.txt"),
+            "--method", "vblora", "--num-vectors", $"{H}", "--vector-length", $"{Bl}", "--rank", $"{R}", "--topk", $"{K}", "--frozen-bank", _bankSource,
+            "--targets", "layer1,layer2", "--num-labels", $"{TinyServing.Labels}", "--pooling", "mean", "--format", "ort", "--out", outDir], output, error);
+
+        Assert.AreEqual(0, code, output.ToString() + error);
+        var manifest = ArtifactManifest.Load(Path.Combine(outDir, ArtifactNames.Manifest));
+        var checkpoint = VbLoraOrt.OrtFormats.Checkpoints.OrtCheckpointReader.Read(
+            Path.Combine(outDir, VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames.Folder, VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames.CheckpointFile));
+        CollectionAssert.AreEquivalent(manifest.Trainables.Select(t => t.Name).ToArray(), checkpoint.TrainableParameters.Select(p => p.Name).ToArray(),
+            "ONNX Runtime trains exactly the manifest's trainables");
+        Assert.IsFalse(manifest.Trainables.Any(t => t.Group == VbLoraNames.BankGroup), "the bank is no trainable");
+        Assert.IsTrue(manifest.Trainables.Any(t => t.Group == VbLoraNames.LogitsGroup), "the logits train");
+        var training = OnnxModel.Load(Path.Combine(outDir, VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames.Folder,
+            VbLoraOrt.GraphBuilder.OrtTraining.OrtTrainingNames.TrainingModel)).Graph;
+        Assert.IsTrue(training.Initializer.Any(t => t.DataType == (int)global::Onnx.TensorProto.Types.DataType.Float
+            && t.RawData.Length == _sourceBank.Length * sizeof(float)
+            && System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).SequenceEqual(_sourceBank)),
+            "the frozen bank is a constant of ONNX Runtime's training model, equal to the given file's");
+        Assert.IsTrue(File.Exists(Path.Combine(outDir, SharedBank.FileName)), "the bank is kept beside the artifacts");
+        ArtifactFolder.Open(outDir); // the runner accepts the folder
+    }
+
+    [TestMethod]
     public void Prepare_WithFrozenBank_MakesTheBankAConstantNamedByItsHash()
     {
         string expectedSha = Convert.ToHexStringLower(SHA256.HashData(

@@ -73,10 +73,10 @@ static class TinyServing
         return descriptor.Create(MethodOptionValues.For(descriptor, options), 42);
     }
 
-    public static ServingModel Build(IAdapterMethod method)
+    public static ServingModel Build(IAdapterMethod method, ServingFormChoice form = ServingFormChoice.Switch)
     {
         var encoder = Encoder();
-        return ServingModelBuilder.Build(encoder, method, Targets(encoder), Task, Info);
+        return ServingModelBuilder.Build(encoder, method, Targets(encoder), Task, Info, form);
     }
 
     /// <summary>Adapter and head values far from the zero update, different per seed.</summary>
@@ -92,12 +92,16 @@ static class TinyServing
         ServingAdapter.Create(method, serving.Plan, serving.Head, values);
 
     /// <summary>The reference: the adapter folded into the encoder's weights (computed in C#), the head appended with its values.</summary>
-    public static OnnxModel Merged(IAdapterMethod method, ServingModel serving, IReadOnlyDictionary<string, float[]> values)
+    public static OnnxModel Merged(IAdapterMethod method, ServingModel serving, IReadOnlyDictionary<string, float[]> values) =>
+        Merged(Encoder(), Info, method, serving, values);
+
+    /// <summary>The reference for any encoder: the adapter folded into its weights (computed in C#), the task's head appended with its values.</summary>
+    public static OnnxModel Merged(OnnxModel encoder, BaseModelInfo info, IAdapterMethod method, ServingModel serving, IReadOnlyDictionary<string, float[]> values)
     {
         var adapterValues = serving.Plan.Parameters.ToDictionary(p => p.Name, p => values[p.Name]);
-        var merged = AdapterMerger.Merge(Encoder(), method.ComputeFactors(serving.Plan, adapterValues));
-        TaskHead.Append(merged, new TaskOptions { Kind = Task.Kind, NumLabels = Task.NumLabels, Pooling = Task.Pooling }, Info.OutputName,
-            Info.AttentionMaskInput, Hidden, withLoss: false, headAsInputs: false, seed: 0,
+        var merged = AdapterMerger.Merge(encoder, method.ComputeFactors(serving.Plan, adapterValues));
+        TaskHead.Append(merged, new TaskOptions { Kind = Task.Kind, NumLabels = Task.NumLabels, Pooling = Task.Pooling }, info.OutputName,
+            info.AttentionMaskInput, info.HiddenSize, withLoss: false, headAsInputs: false, seed: 0,
             serving.Head.ToDictionary(t => t.Name, t => values[t.Name]));
         return merged;
     }

@@ -36,6 +36,7 @@ public static class VbLoraDescriptor
             InitLogitsStd = o.Double("init-logits-std"),
             Seed = seed,
         }, o.FileOrNull(FrozenBankOption)),
+        Shared = new SharedVariant(FrozenBankOption, "shared frozen bank"),
         Load = json => new VbLoraMethod(MethodOptionsJson.Load<VbLoraOptions>(json)),
         Demo = new DemoPreset(
             "VB-LoRA (q,v; bank 256x128, r 4, k 2)",
