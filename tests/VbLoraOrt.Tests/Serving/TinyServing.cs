@@ -23,6 +23,10 @@ static class TinyServing
 {
     public const int Hidden = 8, Labels = 3;
 
+    /// <summary>layer1's output width: the two targets differ in shape (8→12, 12→8), so per-target offsets into a
+    /// composition shared by all targets are checked.</summary>
+    public const int Wide = 12;
+
     /// <summary>Vocabulary: the specials, then <see cref="Words"/>.</summary>
     static readonly string[] Specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -39,7 +43,7 @@ static class TinyServing
 
     static int VocabSize => Specials.Length + Words.Length;
 
-    /// <summary>input_ids, attention_mask [batch, seq] → Gather(embedding) → layer1 (MatMul+bias) → Tanh → layer2 → last_hidden_state.</summary>
+    /// <summary>input_ids, attention_mask [batch, seq] → Gather(embedding) → layer1 (MatMul+bias, 8→12) → Tanh → layer2 (12→8) → last_hidden_state.</summary>
     public static OnnxModel Encoder()
     {
         var m = TinyModels.NewModel();
@@ -48,9 +52,9 @@ static class TinyServing
         g.Input.Add(TinyModels.Value("attention_mask", (int)TensorProto.Types.DataType.Int64, "batch", "seq"));
         g.Output.Add(TinyModels.FloatValue("last_hidden_state", "batch", "seq", Hidden));
         g.Initializer.Add(Tensors.Float("embeddings.weight", [VocabSize, Hidden], TinyModels.Random(VocabSize * Hidden, 31)));
-        g.Initializer.Add(Tensors.Float("201", [Hidden, Hidden], TinyModels.Random(Hidden * Hidden, 32, 0.5f)));
-        g.Initializer.Add(Tensors.Float("layer1.bias", [Hidden], TinyModels.Random(Hidden, 33, 0.1f)));
-        g.Initializer.Add(Tensors.Float("202", [Hidden, Hidden], TinyModels.Random(Hidden * Hidden, 34, 0.5f)));
+        g.Initializer.Add(Tensors.Float("201", [Hidden, Wide], TinyModels.Random(Hidden * Wide, 32, 0.5f)));
+        g.Initializer.Add(Tensors.Float("layer1.bias", [Wide], TinyModels.Random(Wide, 33, 0.1f)));
+        g.Initializer.Add(Tensors.Float("202", [Wide, Hidden], TinyModels.Random(Wide * Hidden, 34, 0.5f)));
         g.Initializer.Add(Tensors.Float("layer2.bias", [Hidden], TinyModels.Random(Hidden, 35, 0.1f)));
         g.Node.Add(TinyModels.Node("Gather", ["embeddings.weight", "input_ids"], ["e"], "Gather_0"));
         g.Node.Add(TinyModels.Node("MatMul", ["e", "201"], ["m1"], "MatMul_1"));
