@@ -143,18 +143,12 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
         // Every target's A sub-vectors at once: [r, Σ in/b, b], i.e. [r, Σ in], the targets side by side.
         GraphEmitter ga = emitter.Nested("A");
         int inBlocks = targets.Sum(t => t.InFeatures / Bl);
-        string subA = TopKAdmixture.EmitStored(ga,
-            Joined(ga, targets.Select(t => VbLoraNames.TopKIndices(VbLoraNames.StoredLogitsA(t.Path))), axis: 1),
-            Joined(ga, targets.Select(t => VbLoraNames.TopKWeights(VbLoraNames.StoredLogitsA(t.Path))), axis: 1),
-            bank, R, inBlocks, Options.TopK, Bl);
+        string subA = JoinedSubVectors(ga, targets.Select(t => VbLoraNames.StoredLogitsA(t.Path)), axis: 1, bank, R, inBlocks);
         string allA = ga.Op("Reshape", [subA, ga.Int64s("A_shape", R, inBlocks * Bl)]);                  // [r, Σ in]
         // And every B's: [Σ out/b, r, b] → [Σ out, r], the targets one above the other.
         GraphEmitter gb = emitter.Nested("B");
         int outBlocks = targets.Sum(t => t.OutFeatures / Bl);
-        string subB = TopKAdmixture.EmitStored(gb,
-            Joined(gb, targets.Select(t => VbLoraNames.TopKIndices(VbLoraNames.StoredLogitsB(t.Path))), axis: 0),
-            Joined(gb, targets.Select(t => VbLoraNames.TopKWeights(VbLoraNames.StoredLogitsB(t.Path))), axis: 0),
-            bank, outBlocks, R, Options.TopK, Bl);
+        string subB = JoinedSubVectors(gb, targets.Select(t => VbLoraNames.StoredLogitsB(t.Path)), axis: 0, bank, outBlocks, R);
         string subBt = gb.Op("Transpose", [subB], Ints("perm", 0, 2, 1));                                 // [Σ out/b, b, r]
         string allB = gb.Op("Reshape", [subBt, gb.Int64s("B_shape", outBlocks * Bl, R)]);               // [Σ out, r]
 
@@ -172,11 +166,13 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
         return factors;
     }
 
-    // The stored tensors of every target side by side along `axis` (the tensor itself for one target).
-    static string Joined(GraphEmitter g, IEnumerable<string> parts, int axis)
+    // The sub-vectors [p, q, b] of the stored logits tensors `keys`, their indices and weights joined along `axis`.
+    string JoinedSubVectors(GraphEmitter g, IEnumerable<string> keys, int axis, string bank, int p, int q)
     {
-        var list = parts.ToList();
-        return list.Count == 1 ? list[0] : g.Op("Concat", list, Int("axis", axis));
+        var list = keys.ToList();
+        string Joined(Func<string, string> name) =>
+            list.Count == 1 ? name(list[0]) : g.Op("Concat", list.Select(name), Int("axis", axis));
+        return TopKAdmixture.EmitStored(g, Joined(VbLoraNames.TopKIndices), Joined(VbLoraNames.TopKWeights), bank, p, q, Options.TopK, Bl);
     }
 
     // `count` entries of `value` along `axis` from `start`.
