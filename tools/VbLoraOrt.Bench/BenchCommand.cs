@@ -113,12 +113,13 @@ static class BenchCommand
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5, Description = "Rounds of pairs, the batch sizes alternating." };
         var rows = new Option<string[]>("--rows") { Description = "Rows to run: method names, or NAME-shared for a method's shared variant (default all).", AllowMultipleArgumentsPerToken = true };
         var form = new Option<ServingFormChoice>("--serving-form") { DefaultValueFactory = _ => ServingFormChoice.Switch, Description = "How the serving models apply the factors: switch (default), activation or weight." };
+        var clock = new Option<LatencyClock>("--clock") { DefaultValueFactory = _ => LatencyClock.Wall, Description = "What a run's time is: wall (default) or cpu (process CPU time: the work done, not stretched by other processes on a shared machine)." };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "serving.md"), Description = "Markdown table to write." };
-        var serving = new Command("serving", "Serving model with per-request adapters vs merged model, adapter load time, memory per adapter, file sizes.") { iterations, pairs1, rounds, rows, form, report };
+        var serving = new Command("serving", "Serving model with per-request adapters vs merged model, adapter load time, memory per adapter, file sizes.") { iterations, pairs1, rounds, rows, form, clock, report };
         serving.SetAction(r => CommandGuard.Run(Name, () =>
         {
             var model = DemoModel.Ensure();
-            var plan = new LatencyPlan(r.GetValue(rounds), r.GetValue(pairs1), r.GetValue(iterations));
+            var plan = new LatencyPlan(r.GetValue(rounds), r.GetValue(pairs1), r.GetValue(iterations), r.GetValue(clock));
             if (plan.Rounds < 1 || plan.PairsAtBatch1 < 1 || plan.PairsAtBatch16 < 1)
                 throw new UsageException("--rounds, --pairs-batch1 and --iterations must be at least 1.");
             string table = ServingBenchmark.Run(model.ModelPath, model.VocabPath, r.GetValue(work)!, plan, r.GetValue(form), r.GetValue(threads),

@@ -16,12 +16,15 @@ sealed class InterleavedLatency : IDisposable
     readonly List<OrtLoraAdapter> _adapters;
     readonly List<RunOptions> _perAdapter;
     readonly RunOptions _plain = new();
+    readonly LatencyClock _clock;
+    readonly Process _process = Process.GetCurrentProcess();
     readonly List<(double Merged, double Serving)> _pairs = [];
     readonly List<double> _roundRatios = [];
     static readonly string[] InputNames = ["input_ids", "attention_mask", "token_type_ids"];
 
-    public InterleavedLatency(InferenceSession merged, InferenceSession serving, IEnumerable<string> adapterPaths, int batch, int sequence)
+    public InterleavedLatency(InferenceSession merged, InferenceSession serving, IEnumerable<string> adapterPaths, int batch, int sequence, LatencyClock clock)
     {
+        _clock = clock;
         _merged = merged;
         _serving = serving;
         Batch = batch;
@@ -61,7 +64,7 @@ sealed class InterleavedLatency : IDisposable
 
     (double Merged, double Serving) Pair(int index)
     {
-        var adapter = _perAdapter[index % _perAdapter.Count];
+        var adapter = _perAdapter.Count == 0 ? _plain : _perAdapter[index % _perAdapter.Count];
         if (index % 2 == 0)
         {
             double merged = Time(_merged, _plain);
@@ -73,6 +76,14 @@ sealed class InterleavedLatency : IDisposable
 
     double Time(InferenceSession session, RunOptions run)
     {
+        if (_clock == LatencyClock.Cpu)
+        {
+            _process.Refresh();
+            TimeSpan before = _process.TotalProcessorTime;
+            using (session.Run(run, InputNames, _inputs, ["logits"])) { }
+            _process.Refresh();
+            return (_process.TotalProcessorTime - before).TotalMilliseconds;
+        }
         long start = Stopwatch.GetTimestamp();
         using var results = session.Run(run, InputNames, _inputs, ["logits"]);
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -84,6 +95,7 @@ sealed class InterleavedLatency : IDisposable
         _perAdapter.ForEach(o => o.Dispose());
         _adapters.ForEach(a => a.Dispose());
         _plain.Dispose();
+        _process.Dispose();
     }
 }
 
@@ -96,5 +108,22 @@ sealed class InterleavedLatency : IDisposable
 /// <param name="Pairs">Pairs timed.</param>
 sealed record LatencyResult(double MergedMs, double ServingMs, double Ratio, double RoundMin, double RoundMax, int Pairs);
 
-/// <summary>How many interleaved pairs <c>vblora-bench serving</c> times: <paramref name="Rounds"/> rounds of each batch size.</summary>
-sealed record LatencyPlan(int Rounds, int PairsAtBatch1, int PairsAtBatch16);
+/// <summary>
+/// How many interleaved pairs <c>vblora-bench serving</c> times: <paramref name="Rounds"/> rounds of each batch size,
+/// on <paramref name="Clock"/>.
+/// </summary>
+sealed record LatencyPlan(int Rounds, int PairsAtBatch1, int PairsAtBatch16, LatencyClock Clock = LatencyClock.Wall);
+
+/// <summary>What one run's time is.</summary>
+enum LatencyClock
+{
+    /// <summary>Elapsed time: what a caller waits, and what other processes on the machine stretch.</summary>
+    Wall,
+
+    /// <summary>
+    /// The process's CPU time over the run (every thread): the work done, which descheduling by other processes does
+    /// not stretch — the measure to trust on a shared, loaded machine. Parallel overheads (threads waiting for each
+    /// other) do not show in it.
+    /// </summary>
+    Cpu,
+}

@@ -23,7 +23,9 @@ namespace VbLoraOrt.Bench;
 /// adapter (100 loaded, each run once); and the adapter file sizes. Every registered method in its demo configuration,
 /// and once more in each method's shared variant (<see cref="AdapterMethodDescriptor.Shared"/>: VB-LoRA on the first
 /// row's bank, frozen), whose per-user adapters hold no bank. Adapter values
-/// are seeded, not trained: latency and size do not depend on them.
+/// are seeded, not trained: latency and size do not depend on them. A last, control row times the first row's merged
+/// model against a second session of itself: two sessions of one graph differ by a few percent (memory placement),
+/// which bounds what any row's ratio can show.
 /// </summary>
 static class ServingBenchmark
 {
@@ -35,12 +37,13 @@ static class ServingBenchmark
     {
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture,
-            $"Serving vs merged on {Environment.ProcessorCount} cores, {threads} intra-op threads; {plan.Rounds} rounds of {plan.PairsAtBatch1} interleaved pairs at 1×128 and {plan.PairsAtBatch16} at 16×128; ratio = median of the per-pair ratios, rounds = range of the rounds' medians:");
+            $"Serving vs merged on {Environment.ProcessorCount} cores, {threads} intra-op threads; {plan.Rounds} rounds of {plan.PairsAtBatch1} interleaved pairs at 1×128 and {plan.PairsAtBatch16} at 16×128; {(plan.Clock == LatencyClock.Cpu ? "times are process CPU time per run" : "times are wall-clock")}; ratio = median of the per-pair ratios, rounds = range of the rounds' medians:");
         report.AppendLine();
         report.AppendLine("| method | merged 1×128 ms | serving 1×128 ms | ratio 1×128 | rounds 1×128 | merged 16×128 ms | serving 16×128 ms | ratio 16×128 | rounds 16×128 | adapter load ms | memory per loaded adapter KiB | .onnx_adapter bytes |");
         report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var bench = new Bench(modelPath, vocabPath, workDirectory, plan, form, threads, output, report);
         bool Wanted(string name) => rows.Count == 0 || rows.Contains(name);
+        string? firstMerged = null;
         foreach (var descriptor in AdapterMethods.All)
         {
             var preset = new Dictionary<string, object?>(descriptor.Demo.Options);
@@ -49,6 +52,8 @@ static class ServingBenchmark
             if (!Wanted(descriptor.Name) && !(descriptor.Shared != null && Wanted(sharedName)))
                 continue;
             var first = bench.Row(descriptor.Demo.Label, descriptor.Name, method, timed: Wanted(descriptor.Name));
+            if (Wanted(descriptor.Name))
+                firstMerged ??= Bench.MergedPath(workDirectory, descriptor.Name);
             if (descriptor.Shared is not { } shared || !Wanted(sharedName))
                 continue;
             // The shared part of that adapter frozen: each further user's adapter holds only what stays its own.
@@ -56,7 +61,10 @@ static class ServingBenchmark
             AdapterFile.Save(file, first.Manifest, first.Values);
             preset[shared.Option] = file;
             bench.Row($"{descriptor.Demo.Label}, {shared.Label}", sharedName, descriptor.Create(MethodOptionValues.For(descriptor, preset), 42), timed: true);
+            firstMerged ??= Bench.MergedPath(workDirectory, sharedName);
         }
+        if (firstMerged != null)
+            bench.Control(firstMerged);
         return report.ToString();
     }
 
@@ -82,7 +90,7 @@ static class ServingBenchmark
             var values = Values(manifest, seed: 1);
             if (!timed)
                 return (manifest, values);
-            string merged = Path.Combine(dir, "merged", "merged.onnx"), serving = Path.Combine(dir, "serving");
+            string merged = MergedPath(WorkDirectory, name), serving = Path.Combine(dir, "serving");
             MergedModelExporter.Export(Path.Combine(dir, "artifacts"), manifest, values, merged, taskOutputOnly: true);
             ServingExporter.Export(Path.Combine(dir, "artifacts"), manifest, serving, Form);
             var adapters = Enumerable.Range(0, Loaded).Select(i =>
@@ -95,12 +103,31 @@ static class ServingBenchmark
             long fileBytes = new FileInfo(adapters[0]).Length;
 
             var (loadMs, memoryKib) = MeasureLoads(serving, adapters);
-            var (one, sixteen) = MeasureLatency(merged, serving, adapters, Plan, Threads);
+            var (one, sixteen) = MeasureLatency(merged, Path.Combine(serving, ServingManifest.ModelFileName), adapters, Plan, Threads);
+            Line(label, one, sixteen, string.Create(CultureInfo.InvariantCulture, $"{loadMs:F2} | {memoryKib:F0} | {fileBytes:N0}"));
+            return (manifest, values);
+        }
+
+        /// <summary>
+        /// The control row: <paramref name="merged"/> against a second session of itself, timed as the rows are. Its
+        /// distance from 1 is what two sessions of one graph differ by on this machine (memory placement, pages), the
+        /// resolution of every ratio above it.
+        /// </summary>
+        public void Control(string merged)
+        {
+            Output.WriteLine("control: the merged model against a second session of itself…");
+            var (one, sixteen) = MeasureLatency(merged, merged, [], Plan, Threads);
+            Line("control: a merged model against a second session of itself", one, sixteen, "– | – | –");
+        }
+
+        public static string MergedPath(string workDirectory, string name) => Path.Combine(workDirectory, "serving-" + name, "merged", "merged.onnx");
+
+        void Line(string label, LatencyResult one, LatencyResult sixteen, string rest)
+        {
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {one.MergedMs:F1} | {one.ServingMs:F1} | {one.Ratio:F3} | {one.RoundMin:F3}–{one.RoundMax:F3} | {sixteen.MergedMs:F1} | {sixteen.ServingMs:F1} | {sixteen.Ratio:F3} | {sixteen.RoundMin:F3}–{sixteen.RoundMax:F3} | {loadMs:F2} | {memoryKib:F0} | {fileBytes:N0} |");
+                $"| {label} | {one.MergedMs:F1} | {one.ServingMs:F1} | {one.Ratio:F3} | {one.RoundMin:F3}–{one.RoundMax:F3} | {sixteen.MergedMs:F1} | {sixteen.ServingMs:F1} | {sixteen.Ratio:F3} | {sixteen.RoundMin:F3}–{sixteen.RoundMax:F3} | {rest} |");
             Report.AppendLine(line);
             Output.WriteLine(line);
-            return (manifest, values);
         }
     }
 
@@ -131,15 +158,16 @@ static class ServingBenchmark
         return (SampleSummary.Of(times).Median, (held - released) / 1024.0 / adapters.Count);
     }
 
-    // Both batch sizes, in alternating rounds so that each sees the same stretches of the machine's load.
+    // Both batch sizes, in alternating rounds so that each sees the same stretches of the machine's load; `serving` is
+    // the model file run with the adapters (none: as it is).
     static (LatencyResult One, LatencyResult Sixteen) MeasureLatency(string merged, string serving, IReadOnlyList<string> adapterPaths, LatencyPlan plan, int threads)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads, InterOpNumThreads = 1,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var mergedSession = new InferenceSession(merged, options);
-        using var servingSession = new InferenceSession(Path.Combine(serving, ServingManifest.ModelFileName), options);
-        using var one = new InterleavedLatency(mergedSession, servingSession, adapterPaths.Take(8), 1, Sequence);
-        using var sixteen = new InterleavedLatency(mergedSession, servingSession, adapterPaths.Take(8), 16, Sequence);
+        using var servingSession = new InferenceSession(serving, options);
+        using var one = new InterleavedLatency(mergedSession, servingSession, adapterPaths.Take(8), 1, Sequence, plan.Clock);
+        using var sixteen = new InterleavedLatency(mergedSession, servingSession, adapterPaths.Take(8), 16, Sequence, plan.Clock);
         for (int round = 0; round < plan.Rounds; round++)
         {
             one.Round(plan.PairsAtBatch1);
