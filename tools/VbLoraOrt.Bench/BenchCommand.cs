@@ -27,9 +27,10 @@ static class BenchCommand
         var report = new Option<string>("--report") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "training.md"), Description = "Markdown report to write (BENCHMARKS.md is curated by hand from these reports: it also holds notes and other benchmarks a rewrite would lose)." };
         var json = new Option<string>("--json") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench", "bench.json"), Description = "JSON results to write." };
         var work = new Option<string>("--work") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench"), Description = "Scratch folder (artifacts, profiles, merged model).", Recursive = true };
+        var clock = new Option<LatencyClock>("--clock") { DefaultValueFactory = _ => LatencyClock.Wall, Description = "What the interleaved iterations are timed by: wall (default) or cpu (process CPU time, not stretched by other processes; token throughput stays wall-clock)." };
         var compare = new Option<string?>("--compare-artifacts") { Description = "Mean-pooled artifacts (e.g. prepared by an earlier build) whose step is timed interleaved with ours." };
         var command = new RootCommand("vblora-bench: measure training step vs inference, token throughput, merged latency, prepare time and memory, adapter size.");
-        foreach (Option o in new Option[] { iterations, warmup, threads, batches, longBatches, report, json, work, compare })
+        foreach (Option o in new Option[] { iterations, warmup, threads, batches, longBatches, report, json, work, compare, clock })
             command.Options.Add(o);
         command.SetAction(r => CommandGuard.Run(Name, () =>
         {
@@ -48,6 +49,7 @@ static class BenchCommand
                 ThroughputBatches = r.GetValue(batches),
                 LongThroughputBatches = r.GetValue(longBatches),
                 CompareArtifacts = r.GetValue(compare),
+                Clock = r.GetValue(clock),
             }, output, cancel);
             string jsonPath = r.GetValue(json)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);

@@ -32,6 +32,9 @@ public sealed class BenchmarkOptions
     /// <summary>Intra-op threads of every session. Default 2.</summary>
     public int Threads { get; init; } = 2;
 
+    /// <summary>What the interleaved iterations are timed by (token throughput is always wall-clock).</summary>
+    public LatencyClock Clock { get; init; } = LatencyClock.Wall;
+
     /// <summary>Untimed runs of each measured thing before timing. Default 2.</summary>
     public int WarmupIterations { get; init; } = 2;
 

@@ -46,7 +46,8 @@ public static class BenchmarkReport
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks").AppendLine();
         md.AppendLine(Invariant($"`{command}` — {s.Model}, {s.Adapter}; batch {s.BatchSize} × sequence {s.SequenceLength}, CPU, {s.Threads} intra-op threads ") +
-                                Invariant($"(the product's session setup: per-session pools, spinning off); {s.Warmup} warm-up + {s.Iterations} timed iterations, the compared things timed interleaved in one process.")).AppendLine();
+                                Invariant($"(the product's session setup: per-session pools, spinning off); {s.Warmup} warm-up + {s.Iterations} timed iterations, the compared things timed interleaved in one process") +
+                                (s.Clock == LatencyClock.Cpu ? "; iteration times are process CPU time (`--clock cpu`), token throughput wall-clock." : ".")).AppendLine();
         md.AppendLine("| measure | median | min | max | target |").AppendLine("|---|---:|---:|---:|---|");
         Row(md, "ORT forward, base model (ms)", r.ForwardMs, "F0", "reference");
         Row(md, "training step, CLS-pooled head: training + optimizer session (ms)", r.StepMs, "F0", "");

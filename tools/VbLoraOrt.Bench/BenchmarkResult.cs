@@ -59,8 +59,9 @@ public sealed record BenchmarkResult
 }
 
 /// <summary>The settings a benchmark ran with.</summary>
+/// <param name="Clock">What the timed iterations' times are (step / forward ratios are of the same clock).</param>
 public sealed record BenchmarkSettings(string Model, string Adapter, int BatchSize, int SequenceLength, int Threads, int Warmup, int Iterations,
-    string TrainFile);
+    string TrainFile, LatencyClock Clock = LatencyClock.Wall);
 
 /// <summary>A training step with another head, timed interleaved with the forward and the headline step.</summary>
 /// <param name="StepMs">Step time, ms.</param>

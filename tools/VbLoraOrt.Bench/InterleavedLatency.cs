@@ -115,7 +115,7 @@ sealed record LatencyResult(double MergedMs, double ServingMs, double Ratio, dou
 sealed record LatencyPlan(int Rounds, int PairsAtBatch1, int PairsAtBatch16, LatencyClock Clock = LatencyClock.Wall);
 
 /// <summary>What one run's time is.</summary>
-enum LatencyClock
+public enum LatencyClock
 {
     /// <summary>Elapsed time: what a caller waits, and what other processes on the machine stretch.</summary>
     Wall,

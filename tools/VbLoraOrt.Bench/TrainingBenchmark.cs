@@ -96,7 +96,7 @@ public static class TrainingBenchmark
                     Action[] actions = [baseModel.Run, () => Step(trainer, fixedBatch, settings), () => Step(meanTrainer, fixedBatch, meanSettings),
                         () => Step(headOnlyTrainer, fixedBatch, headOnlySettings),
                         .. compared != null ? [() => Step(compared.Trainer, fixedBatch, compared.Settings)] : Array.Empty<Action>()];
-                    var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, actions);
+                    var times = Interleaved(options.WarmupIterations, options.Iterations, options.Clock, cancel, actions);
                     var (f, s, m, h) = (times[0], times[1], times[2], times[3]);
                     (forwardMs, stepMs, ratio) = (SampleSummary.Of(f).Scaled(1e3), SampleSummary.Of(s).Scaled(1e3), SampleSummary.Of(s.Zip(f, (x, y) => x / y)));
                     meanPooled = new PooledStepResult(SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(f, (x, y) => x / y)), meanStepGflop);
@@ -126,7 +126,7 @@ public static class TrainingBenchmark
             Machine = machine,
             Settings = new BenchmarkSettings(Path.GetFileName(Path.GetDirectoryName(options.ModelPath)) ?? options.ModelPath, AdapterDescription,
                 options.BatchSize, options.SequenceLength, options.Threads, options.WarmupIterations, options.Iterations,
-                Path.GetFileName(options.TrainFile)),
+                Path.GetFileName(options.TrainFile), options.Clock),
             ForwardMs = forwardMs, StepMs = stepMs, StepOverForward = ratio, ForwardGflop = forwardGflop, StepGflop = stepGflop,
             MeanPooled = meanPooled, HeadOnly = headOnly, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile, ForwardCut = forwardCut,
         };
@@ -184,7 +184,7 @@ public static class TrainingBenchmark
     }
 
     // Warm-up, then per iteration one run of each, rotating which goes first so none always meets a cold cache.
-    static List<double>[] Interleaved(int warmup, int iterations, CancellationToken cancel, params Action[] actions)
+    static List<double>[] Interleaved(int warmup, int iterations, LatencyClock clock, CancellationToken cancel, params Action[] actions)
     {
         for (int i = 0; i < warmup; i++)
             foreach (var action in actions)
@@ -196,10 +196,20 @@ public static class TrainingBenchmark
             for (int j = 0; j < actions.Length; j++)
             {
                 int k = (i + j) % actions.Length;
-                times[k].Add(Time(actions[k]));
+                times[k].Add(clock == LatencyClock.Cpu ? CpuTime(actions[k]) : Time(actions[k]));
             }
         }
         return times;
+    }
+
+    // Seconds of the process's CPU time (every thread) that `action` took.
+    static double CpuTime(Action action)
+    {
+        using var process = Process.GetCurrentProcess();
+        TimeSpan before = process.TotalProcessorTime;
+        action();
+        process.Refresh();
+        return (process.TotalProcessorTime - before).TotalSeconds;
     }
 
     static double Time(Action action)
@@ -253,7 +263,7 @@ public static class TrainingBenchmark
         // Twice the iterations (at least 20): the two graphs are the same, so only noise separates them, and a forward is cheap.
         int iterations = Math.Max(20, 2 * options.Iterations);
         log.WriteLine($"merged vs base inference: {options.WarmupIterations} warm-up + {iterations} interleaved iterations");
-        var times = Interleaved(options.WarmupIterations, iterations, cancel, baseModel.Run, merged.Run);
+        var times = Interleaved(options.WarmupIterations, iterations, options.Clock, cancel, baseModel.Run, merged.Run);
         var (b, m) = (times[0], times[1]);
         var result = new MergedLatencyResult(SampleSummary.Of(b).Scaled(1e3), SampleSummary.Of(m).Scaled(1e3), SampleSummary.Of(m.Zip(b, (x, y) => x / y)));
         log.WriteLine($"  base {result.BaseMs.Median:F0} ms, merged {result.MergedMs.Median:F0} ms, merged/base {result.MergedOverBase.Median:F3}");
@@ -344,7 +354,7 @@ public static class TrainingBenchmark
         var trainables = folder.Manifest.Trainables.Select(t => BatchTensor.Float(t.Name, t.Shape, initial.Tensors.Single(x => x.Name == t.Name).Values));
         using var cut = BoundForward.Open(device, path, [.. batch, .. trainables]);
         log.WriteLine($"forward part of the mean-pooled training graph, cut out, vs base forward: {options.WarmupIterations} warm-up + {options.Iterations} interleaved iterations");
-        var times = Interleaved(options.WarmupIterations, options.Iterations, cancel, baseModel.Run, cut.Run);
+        var times = Interleaved(options.WarmupIterations, options.Iterations, options.Clock, cancel, baseModel.Run, cut.Run);
         var (b, c) = (times[0], times[1]);
         var result = new ForwardCutResult(SampleSummary.Of(c).Scaled(1e3), SampleSummary.Of(b).Scaled(1e3), SampleSummary.Of(c.Zip(b, (x, y) => x / y)));
         log.WriteLine($"  cut {result.CutMs.Median:F0} ms, base {result.BaseMs.Median:F0} ms, cut/base {result.CutOverBase.Median:F3}");
