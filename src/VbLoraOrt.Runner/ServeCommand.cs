@@ -22,8 +22,9 @@ static class ServeCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Tokens per text at most (default: the serving folder's)." };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "Consecutive requests for one adapter run together, up to this many." }.AtLeast(1);
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda." };
+        var benchmark = new Option<int?>("--benchmark") { Description = "Instead of answering: send this many requests, one text each, round-robin over the loaded adapters (texts from --input, or a built-in one), and write throughput and latency as one JSON line." };
         var command = new Command("serve", "Answer JSONL requests, each with its own adapter, from one serving model.")
-            { model, adapters, input, outputPath, maxLength, batch, device };
+            { model, adapters, input, outputPath, maxLength, batch, device, benchmark };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
             var sources = AdapterSources.Parse(r.GetValue(adapters) ?? []);
@@ -33,8 +34,10 @@ static class ServeCommand
                 throw new UsageException($"--output {target}: the file exists; give a new file (serve never replaces one).");
             using var session = ServingSession.Open(r.GetValue(model)!, devices, r.GetValue(maxLength));
             LoadAll(session, sources, error);
-            var server = new JsonlServer(session, r.GetValue(batch));
             using var reader = r.GetValue(input) is "-" or null ? null : OpenInput(r.GetValue(input)!);
+            if (r.GetValue(benchmark) is int requests)
+                return Benchmark(session, reader, requests, target, output, error, cancel);
+            var server = new JsonlServer(session, r.GetValue(batch));
             JsonlServer.Summary summary;
             if (target == "-")
                 summary = server.Serve(reader ?? Console.In, output, cancel);
@@ -52,6 +55,23 @@ static class ServeCommand
         }, error));
         return command;
     }
+
+    // serve --benchmark: the round-robin run, its result one JSON line where results would go.
+    static int Benchmark(ServingSession session, StreamReader? input, int requests, string target, TextWriter output, TextWriter error, CancellationToken cancel)
+    {
+        var texts = input == null ? [BenchmarkText] : RoundRobinBenchmark.Texts(input);
+        var result = RoundRobinBenchmark.Run(session, texts, requests, cancel);
+        string json = System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase });
+        if (target == "-")
+            output.WriteLine(json);
+        else
+            AtomicFile.WriteAllText(target, json + Environment.NewLine);
+        error.WriteLine(FormattableString.Invariant(
+            $"benchmark: {result.Requests} requests round-robin over {result.Adapters} adapters in {result.Seconds:F2} s: {result.RequestsPerSecond:F1} requests/s, latency median {result.LatencyMsMedian:F2} ms, p95 {result.LatencyMsP95:F2} ms"));
+        return ExitCodes.Ok;
+    }
+
+    const string BenchmarkText = "Serving many users from one base model: one adapter per request, chosen at run time.";
 
     static StreamReader OpenInput(string path) => File.Exists(path)
         ? new StreamReader(path)

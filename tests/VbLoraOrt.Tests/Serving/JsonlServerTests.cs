@@ -107,4 +107,40 @@ public sealed class JsonlServerTests
         Assert.AreEqual(2, RunnerCli.Run(["serve", "--model", _folder, "--adapters", $"b={_b}", "--input", input, "--output", results], output, error),
             "an existing --output file is never replaced");
     }
+
+    [TestMethod]
+    public void ServeBenchmark_RoundRobinOverTheAdapters_ReportsThroughputAndLatency()
+    {
+        string input = Path.Combine(_folder, $"texts-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllLines(input, [Request("ignored", "hello world", 1), "", Request(null, "free lunch at noon", 2)]);
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        int code = RunnerCli.Run(["serve", "--model", _folder, "--adapters", $"a={_a},b={_b}", "--input", input, "--benchmark", "7"], output, error);
+
+        Assert.AreEqual(0, code, error.ToString());
+        var result = JsonDocument.Parse(output.ToString()).RootElement;
+        Assert.AreEqual(7, result.GetProperty("requests").GetInt32());
+        Assert.AreEqual(2, result.GetProperty("adapters").GetInt32());
+        double median = result.GetProperty("latencyMsMedian").GetDouble(), p95 = result.GetProperty("latencyMsP95").GetDouble();
+        Assert.IsGreaterThan(0.0, median);
+        Assert.IsGreaterThanOrEqualTo(median, p95);
+        Assert.IsGreaterThan(0.0, result.GetProperty("requestsPerSecond").GetDouble());
+        StringAssert.Contains(error.ToString(), "7 requests round-robin over 2 adapters");
+    }
+
+    [TestMethod]
+    public void ServeBenchmark_BadSettingsOrInput_AreRefusedNamingThem()
+    {
+        string input = Path.Combine(_folder, $"texts-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllLines(input, [Request("a", "hello world", 1), "{\"adapter\": \"a\"}"]);
+        var error = new StringWriter();
+
+        Assert.AreEqual(2, RunnerCli.Run(["serve", "--model", _folder, "--adapters", $"a={_a}", "--benchmark", "0"], TextWriter.Null, error));
+        StringAssert.Contains(error.ToString(), "--benchmark 0");
+        Assert.AreEqual(1, RunnerCli.Run(["serve", "--model", _folder, "--benchmark", "3"], TextWriter.Null, error));
+        StringAssert.Contains(error.ToString(), "give --adapters");
+        Assert.AreEqual(1, RunnerCli.Run(["serve", "--model", _folder, "--adapters", $"a={_a}", "--input", input, "--benchmark", "3"], TextWriter.Null, error));
+        StringAssert.Contains(error.ToString(), "request line 2");
+    }
 }
