@@ -17,8 +17,12 @@ namespace VbLoraOrt.TorchReference;
 /// <param name="TorchOverForward">LibTorch's step / the base forward, per iteration.</param>
 /// <param name="OursLastLoss">Our loss at the last timed step (both sides train on the same batch from the same values).</param>
 /// <param name="TorchLastLoss">LibTorch's loss at the last timed step.</param>
+/// <param name="TorchForwardMs">LibTorch's forward (loss included) within its step.</param>
+/// <param name="TorchBackwardMs">LibTorch's backward within its step.</param>
+/// <param name="TorchOptimizerMs">LibTorch's AdamW within its step.</param>
 sealed record PooledStepTimes(Pooling Pooling, SampleSummary OursMs, SampleSummary TorchMs, SampleSummary OursOverTorch,
-    SampleSummary OursOverForward, SampleSummary TorchOverForward, float OursLastLoss, float TorchLastLoss);
+    SampleSummary OursOverForward, SampleSummary TorchOverForward, float OursLastLoss, float TorchLastLoss,
+    SampleSummary TorchForwardMs, SampleSummary TorchBackwardMs, SampleSummary TorchOptimizerMs);
 
 /// <summary>
 /// <c>vblora-torch bench</c>: in one process, our full training step (<see cref="Trainer"/> on the product's session
@@ -38,6 +42,7 @@ static class StepComparison
         {
             var actions = new List<Action> { baseModel.Run };
             var lastLosses = new float[setups.Count, 2];
+            var parts = setups.Select(_ => new List<StepParts>()).ToArray();
             for (int s = 0; s < setups.Count; s++)
             {
                 var setup = setups[s];
@@ -50,7 +55,11 @@ static class StepComparison
                     var result = trainer.Step(setup.Batch, setup.Settings);
                     lastLosses[index, 0] = result.Applied ? result.Loss : throw new InvalidOperationException($"our step was rejected: {result.Rejection}");
                 });
-                actions.Add(() => lastLosses[index, 1] = torchSide.Step());
+                actions.Add(() =>
+                {
+                    lastLosses[index, 1] = torchSide.Step();
+                    parts[index].Add(torchSide.LastParts);
+                });
             }
             log.WriteLine($"{warmup} warm-up + {iterations} interleaved iterations of: ORT base forward, " +
                           string.Join(", ", setups.Select(s => $"our and LibTorch's {s.Folder.Manifest.Task.Pooling.ToString().ToLowerInvariant()}-pooled step")));
@@ -59,8 +68,10 @@ static class StepComparison
             var steps = setups.Select((setup, s) =>
             {
                 var (ours, theirs) = (times[1 + 2 * s], times[2 + 2 * s]);
+                var timed = parts[s].Skip(warmup).ToList(); // the warm-up steps were recorded too
                 return new PooledStepTimes(setup.Folder.Manifest.Task.Pooling, Ms(ours), Ms(theirs), Ratio(ours, theirs), Ratio(ours, forward),
-                    Ratio(theirs, forward), lastLosses[s, 0], lastLosses[s, 1]);
+                    Ratio(theirs, forward), lastLosses[s, 0], lastLosses[s, 1],
+                    Ms([.. timed.Select(t => t.Forward)]), Ms([.. timed.Select(t => t.Backward)]), Ms([.. timed.Select(t => t.Optimizer)]));
             }).ToList();
             return (Ms(forward), steps);
         }
@@ -77,7 +88,7 @@ static class StepComparison
         var text = new StringBuilder();
         text.AppendLine($"`{command}` — all-MiniLM-L6-v2, VB-LoRA (q,v; bank 256×128, r 4, k 2), 2-class head; batch {ReferenceSetup.BatchSize} × sequence " +
                         $"{ReferenceSetup.SequenceLength} of the SpamAssassin training split; CPU, {threads} threads on each side (ORT: per-session intra-op pools, " +
-                        $"the product's session setup; LibTorch {torch.__version__} via TorchSharp: `set_num_threads({threads})`, attention by " +
+                        $"the product's session setup; LibTorch {torch.__version__} via TorchSharp: `set_num_threads({threads})`, {OmpWaitPolicy()}, attention by " +
                         $"{(attention == AttentionKind.Sdpa ? "`scaled_dot_product_attention`" : "matmul + softmax")}); {warmup} warm-up + {iterations} timed iterations, interleaved in one process.");
         text.AppendLine();
         text.AppendLine("| measure | median | min | max |");
@@ -91,6 +102,9 @@ static class StepComparison
             Row(text, $"**ours / LibTorch** (per pair), {p}", s.OursOverTorch, "F3");
             Row(text, $"our step / forward, {p}", s.OursOverForward, "F2");
             Row(text, $"LibTorch step / forward, {p}", s.TorchOverForward, "F2");
+            Row(text, $"LibTorch's parts, {p}: forward + loss (ms)", s.TorchForwardMs, "F0");
+            Row(text, $"LibTorch's parts, {p}: backward (ms)", s.TorchBackwardMs, "F0");
+            Row(text, $"LibTorch's parts, {p}: AdamW + loss to host (ms)", s.TorchOptimizerMs, "F1");
         }
         text.AppendLine();
         text.AppendLine("Loss at the last timed step (both sides step the same batch from the same values): " +
@@ -100,6 +114,12 @@ static class StepComparison
                         $"load average (1, 5, 15 min) at the start {machine.LoadAverage?.ToString("F2", CultureInfo.InvariantCulture) ?? "?"} (1 min), at the end {loadAtEnd}.");
         return text.ToString();
     }
+
+    // libgomp (libtorch's OpenMP) reads OMP_WAIT_POLICY when it loads: unset, its idle threads spin for a while before
+    // sleeping, taking a core from whatever runs next (here the other side's step); PASSIVE makes them sleep at once.
+    static string OmpWaitPolicy() => Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { Length: > 0 } policy
+        ? $"`OMP_WAIT_POLICY={policy}`"
+        : "`OMP_WAIT_POLICY` unset (libgomp's default: idle threads spin before sleeping)";
 
     static void Row(StringBuilder text, string label, SampleSummary s, string format) =>
         text.AppendLine($"| {label} | {F(s.Median, format)} | {F(s.Min, format)} | {F(s.Max, format)} |");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -75,15 +76,28 @@ sealed class TorchTrainer
     }
 
     /// <summary>One training step; returns the loss.</summary>
+    /// <remarks>Libtorch runs eagerly on the CPU, so each part has finished when its call returns: the parts are timed
+    /// into <see cref="LastParts"/>.</remarks>
     public float Step()
     {
         using var scope = NewDisposeScope();
+        long start = Stopwatch.GetTimestamp();
         _optimizer.zero_grad();
         var loss = _model.Loss(_inputIds, _tokenTypeIds, _attentionMask, _labels);
+        long forward = Stopwatch.GetTimestamp();
         loss.backward();
+        long backward = Stopwatch.GetTimestamp();
         _optimizer.step();
-        return loss.item<float>();
+        float value = loss.item<float>();
+        long end = Stopwatch.GetTimestamp();
+        LastParts = new StepParts(Seconds(start, forward), Seconds(forward, backward), Seconds(backward, end));
+        return value;
     }
+
+    /// <summary>Forward (with zeroing the gradients), backward and AdamW of the last <see cref="Step"/>, in seconds.</summary>
+    public StepParts LastParts { get; private set; } = new(0, 0, 0);
+
+    static double Seconds(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalSeconds;
 
     // The batch's int64 input `name` as a tensor (read through the OrtValue the trainer would bind).
     static Tensor Int64Tensor(IReadOnlyList<BatchTensor> batch, string name)
@@ -94,3 +108,6 @@ sealed class TorchTrainer
         return tensor(value.GetTensorDataAsSpan<long>().ToArray(), input.Shape);
     }
 }
+
+/// <summary>Where a LibTorch step's time went, in seconds.</summary>
+sealed record StepParts(double Forward, double Backward, double Optimizer);
