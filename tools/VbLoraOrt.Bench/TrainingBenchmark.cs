@@ -202,7 +202,7 @@ public static class TrainingBenchmark
         return times;
     }
 
-    internal static double Time(Action action)
+    static double Time(Action action)
     {
         long start = Stopwatch.GetTimestamp();
         action();
