@@ -142,11 +142,12 @@ static class BenchCommand
     }
 
     // A product program built beside this one (the project references copy it here), run by the same dotnet host.
-    static ProgramCommand Beside(string program)
+    // Also used by tools/VbLoraOrt.TorchReference, which references this project.
+    internal static ProgramCommand Beside(string program)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, program + ".dll");
         if (!File.Exists(dll))
-            throw new InvalidOperationException($"{dll} was not built beside vblora-bench; build tools/VbLoraOrt.Bench.");
+            throw new InvalidOperationException($"{dll} was not built beside {AppDomain.CurrentDomain.FriendlyName}; build its project, whose references put it there.");
         string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
         return new ProgramCommand(dotnet, [dll]);
     }

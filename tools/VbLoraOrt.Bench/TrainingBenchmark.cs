@@ -184,7 +184,7 @@ public static class TrainingBenchmark
     }
 
     // Warm-up, then per iteration one run of each, rotating which goes first so none always meets a cold cache.
-    static List<double>[] Interleaved(int warmup, int iterations, LatencyClock clock, CancellationToken cancel, params Action[] actions)
+    internal static List<double>[] Interleaved(int warmup, int iterations, LatencyClock clock, CancellationToken cancel, params Action[] actions)
     {
         for (int i = 0; i < warmup; i++)
             foreach (var action in actions)
