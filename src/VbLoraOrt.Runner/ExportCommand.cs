@@ -30,6 +30,8 @@ static class ExportCommand
             string? servingDir = r.GetValue(serving), onnxAdapterPath = r.GetValue(onnxAdapter);
             if (adapterPath == null && mergedPath == null && servingDir == null && onnxAdapterPath == null && !peft.Given(r))
                 throw new UsageException("give --adapter OUT.safetensors, --peft DIR, --merged OUT.onnx, --serving DIR or --onnx-adapter OUT.onnx_adapter (any of them)");
+            if (servingDir == null && r.GetResult(servingForm) is { Implicit: false })
+                throw new UsageException("--serving-form chooses how the serving folder applies the adapter; give --serving DIR with it.");
             var trained = ExportSource.Open(r.GetValue(run), r.GetValue(ortCheckpoint), r.GetValue(artifacts), r.GetValue(fromPeft));
             if (adapterPath != null)
             {

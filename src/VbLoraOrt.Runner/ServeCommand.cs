@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Text.Json;
 using VbLoraOrt.Cli;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Runtime.Serving;
@@ -27,6 +28,8 @@ static class ServeCommand
             { model, adapters, input, outputPath, maxLength, batch, device, benchmark };
         command.SetAction(r => CommandGuard.Run(RunnerCli.Name, () =>
         {
+            if (r.GetValue(benchmark) != null && r.GetResult(batch) is { Implicit: false })
+                throw new UsageException("--batch-size does not apply to --benchmark, whose requests each run alone; give one of them.");
             var sources = AdapterSources.Parse(r.GetValue(adapters) ?? []);
             var devices = new DeviceOptions { Device = DeviceOptions.ParseDevice(r.GetValue(device)!) };
             string target = r.GetValue(outputPath)!;
@@ -61,7 +64,7 @@ static class ServeCommand
     {
         var texts = input == null ? [BenchmarkText] : RoundRobinBenchmark.Texts(input);
         var result = RoundRobinBenchmark.Run(session, texts, requests, cancel);
-        string json = System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase });
+        string json = JsonSerializer.Serialize(result, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
         if (target == "-")
             output.WriteLine(json);
         else

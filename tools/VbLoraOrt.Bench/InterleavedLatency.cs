@@ -17,7 +17,6 @@ sealed class InterleavedLatency : IDisposable
     readonly List<RunOptions> _perAdapter;
     readonly RunOptions _plain = new();
     readonly LatencyClock _clock;
-    readonly Process _process = Process.GetCurrentProcess();
     readonly List<(double Merged, double Serving)> _pairs = [];
     readonly List<double> _roundRatios = [];
     static readonly string[] InputNames = ["input_ids", "attention_mask", "token_type_ids"];
@@ -74,20 +73,10 @@ sealed class InterleavedLatency : IDisposable
         return (Time(_merged, _plain), serving);
     }
 
-    double Time(InferenceSession session, RunOptions run)
+    double Time(InferenceSession session, RunOptions run) => _clock.Milliseconds(() =>
     {
-        if (_clock == LatencyClock.Cpu)
-        {
-            _process.Refresh();
-            TimeSpan before = _process.TotalProcessorTime;
-            using (session.Run(run, InputNames, _inputs, ["logits"])) { }
-            _process.Refresh();
-            return (_process.TotalProcessorTime - before).TotalMilliseconds;
-        }
-        long start = Stopwatch.GetTimestamp();
         using var results = session.Run(run, InputNames, _inputs, ["logits"]);
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
+    });
 
     public void Dispose()
     {
@@ -95,7 +84,6 @@ sealed class InterleavedLatency : IDisposable
         _perAdapter.ForEach(o => o.Dispose());
         _adapters.ForEach(a => a.Dispose());
         _plain.Dispose();
-        _process.Dispose();
     }
 }
 
@@ -126,4 +114,24 @@ public enum LatencyClock
     /// other) do not show in it.
     /// </summary>
     Cpu,
+}
+
+/// <summary>Timing by a <see cref="LatencyClock"/>.</summary>
+static class LatencyClocks
+{
+    /// <summary>Milliseconds of <paramref name="clock"/> that <paramref name="action"/> took.</summary>
+    public static double Milliseconds(this LatencyClock clock, Action action)
+    {
+        if (clock == LatencyClock.Cpu)
+        {
+            using var process = Process.GetCurrentProcess();
+            TimeSpan before = process.TotalProcessorTime;
+            action();
+            process.Refresh();
+            return (process.TotalProcessorTime - before).TotalMilliseconds;
+        }
+        long start = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
 }

@@ -132,10 +132,11 @@ public static class TrainingBenchmark
         };
     }
 
-    internal static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder) =>
-        Measure(options.GraphProgram, log, "prepare", "--model", options.ModelPath, "--targets", "query,value",
+    // `overwrite`: replace an earlier prepare's artifacts in `folder` (prepare's own --overwrite: other files are kept).
+    internal static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder, bool overwrite = false) =>
+        Measure(options.GraphProgram, log, ["prepare", "--model", options.ModelPath, "--targets", "query,value",
             "--method", AdapterMethods.Default.Name, "--pooling", pooling, "--vocab", options.VocabPath,
-            "--max-length", $"{options.SequenceLength}", "--out", folder);
+            "--max-length", $"{options.SequenceLength}", "--out", folder, .. (overwrite ? ["--overwrite"] : Array.Empty<string>())]);
 
     static ChildMeasure Measure(ProgramCommand program, TextWriter log, params string[] arguments)
     {
@@ -196,28 +197,15 @@ public static class TrainingBenchmark
             for (int j = 0; j < actions.Length; j++)
             {
                 int k = (i + j) % actions.Length;
-                times[k].Add(clock == LatencyClock.Cpu ? CpuTime(actions[k]) : Time(actions[k]));
+                times[k].Add(Seconds(clock, actions[k]));
             }
         }
         return times;
     }
 
-    // Seconds of the process's CPU time (every thread) that `action` took.
-    static double CpuTime(Action action)
-    {
-        using var process = Process.GetCurrentProcess();
-        TimeSpan before = process.TotalProcessorTime;
-        action();
-        process.Refresh();
-        return (process.TotalProcessorTime - before).TotalSeconds;
-    }
+    static double Seconds(LatencyClock clock, Action action) => clock.Milliseconds(action) / 1e3;
 
-    static double Time(Action action)
-    {
-        long start = Stopwatch.GetTimestamp();
-        action();
-        return Stopwatch.GetElapsedTime(start).TotalSeconds;
-    }
+    static double Time(Action action) => Seconds(LatencyClock.Wall, action);
 
     // Trains on one seeded sample of the data twice, once per padding mode: both modes see exactly the same examples
     // (so the same real tokens), and the ratio of their times is the speedup. Batches alternate between the modes.

@@ -25,8 +25,8 @@ sealed record ReferenceSetup(string ModelPath, ArtifactFolder Folder, Checkpoint
     public const int BatchSize = 16, SequenceLength = 128;
 
     /// <summary>
-    /// Prepares (afresh: the folder is this tool's scratch) the artifacts for <paramref name="pooling"/> under
-    /// <paramref name="workDirectory"/> and loads what the comparison needs.
+    /// Prepares the artifacts for <paramref name="pooling"/> under <paramref name="workDirectory"/> (an earlier run's are
+    /// replaced through prepare's own <c>--overwrite</c>, which keeps any other file) and loads what the comparison needs.
     /// </summary>
     public static ReferenceSetup Prepare(string workDirectory, Pooling pooling, TextWriter log)
     {
@@ -44,10 +44,8 @@ sealed record ReferenceSetup(string ModelPath, ArtifactFolder Folder, Checkpoint
         };
         options.Validate();
         string directory = Path.Combine(workDirectory, $"artifacts-{pooling.ToString().ToLowerInvariant()}");
-        if (Directory.Exists(directory))
-            Directory.Delete(directory, recursive: true);
         Directory.CreateDirectory(workDirectory);
-        TrainingBenchmark.Prepare(options, log, pooling.ToString().ToLowerInvariant(), directory);
+        TrainingBenchmark.Prepare(options, log, pooling.ToString().ToLowerInvariant(), directory, overwrite: Directory.Exists(directory));
 
         var folder = ArtifactFolder.Open(directory);
         var initial = Checkpoint.Load(folder.InitialCheckpoint, folder.Identity);

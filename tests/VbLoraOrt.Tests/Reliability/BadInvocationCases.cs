@@ -126,6 +126,7 @@ static class BadInvocationCases
         new("export --merged over the merged model", "run", "export --run {w}/run --merged {w}/merged/model.onnx", "model.onnx|--overwrite"),
         new("export --peft into the artifacts folder", "run", "export --run {w}/run --peft {w}/art", "{w}/art"),
         new("export --serving into the artifacts folder", "run", "export --run {w}/run --serving {w}/art", "{w}/art"),
+        new("export --serving-form without --serving", "run", "export --run {w}/run --adapter {w}/new.safetensors --serving-form weight", "--serving-form|--serving DIR"),
         new("export --onnx-adapter over the user's adapter", "run", "export --run {w}/run --onnx-adapter {w}/user.onnx_adapter", "user.onnx_adapter|--overwrite"),
         new("prepare --out the model's folder", "graph", Prepare + " --out {w}/model", "{w}/model|--overwrite"),
         new("prepare --out --overwrite the folder of its own input", "graph", "prepare --model {w}/art/base_model.onnx --targets query --num-vectors 8 --vector-length 4 --out {w}/art --overwrite", "base_model.onnx"),

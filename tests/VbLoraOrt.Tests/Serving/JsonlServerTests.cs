@@ -138,6 +138,8 @@ public sealed class JsonlServerTests
 
         Assert.AreEqual(2, RunnerCli.Run(["serve", "--model", _folder, "--adapters", $"a={_a}", "--benchmark", "0"], TextWriter.Null, error));
         StringAssert.Contains(error.ToString(), "--benchmark 0");
+        Assert.AreEqual(2, RunnerCli.Run(["serve", "--model", _folder, "--adapters", $"a={_a}", "--benchmark", "3", "--batch-size", "4"], TextWriter.Null, error));
+        StringAssert.Contains(error.ToString(), "--batch-size does not apply to --benchmark");
         Assert.AreEqual(1, RunnerCli.Run(["serve", "--model", _folder, "--benchmark", "3"], TextWriter.Null, error));
         StringAssert.Contains(error.ToString(), "give --adapters");
         Assert.AreEqual(1, RunnerCli.Run(["serve", "--model", _folder, "--adapters", $"a={_a}", "--input", input, "--benchmark", "3"], TextWriter.Null, error));

@@ -79,15 +79,6 @@ public sealed class MiniLmServingFormTests
             var tensor = (DenseTensor<long>)batch[n];
             return OrtValue.CreateTensorValueFromMemory(tensor.Buffer.ToArray(), tensor.Dimensions.ToArray().Select(d => (long)d).ToArray());
         }).ToArray();
-        try
-        {
-            using var results = session.Run(run, names, inputs, [ArtifactNames.Logits]);
-            return results[0].GetTensorDataAsSpan<float>().ToArray();
-        }
-        finally
-        {
-            foreach (var v in inputs)
-                v.Dispose();
-        }
+        return TinyServing.Logits(session, run, names, inputs);
     }
 }

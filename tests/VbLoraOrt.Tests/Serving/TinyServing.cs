@@ -151,6 +151,12 @@ static class TinyServing
     public static float[] Logits(InferenceSession session, RunOptions options, long[][] ids)
     {
         var (names, values) = Feeds(ids);
+        return Logits(session, options, names, values);
+    }
+
+    /// <summary>Runs <paramref name="session"/> on the request inputs <paramref name="values"/>, then disposes them; returns the flat logits.</summary>
+    public static float[] Logits(InferenceSession session, RunOptions options, string[] names, OrtValue[] values)
+    {
         try
         {
             using var results = session.Run(options, names, values, [ArtifactNames.Logits]);
