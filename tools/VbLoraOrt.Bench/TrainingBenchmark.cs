@@ -50,13 +50,18 @@ public static class TrainingBenchmark
         string meanArtifacts = Path.Combine(options.WorkDirectory, "artifacts-mean");
 
         log.WriteLine($"machine: {machine.Cpu}, {machine.LogicalCores} logical cores, ONNX Runtime {machine.OrtVersion}, load {machine.LoadAverage}");
-        var prepare = Prepare(options, log, "cls", artifacts);
-        Prepare(options, log, "mean", meanArtifacts);
+        // --work is the benchmark's scratch: an earlier run's artifacts are prepared again in place (prepare's --overwrite
+        // replaces only what it wrote there) and its 3-step run folder is replaced, so the same command runs twice.
+        var prepare = Prepare(options, log, "cls", artifacts, overwrite: Prepared(artifacts));
+        Prepare(options, log, "mean", meanArtifacts, overwrite: Prepared(meanArtifacts));
+        string rssRun = Path.Combine(options.WorkDirectory, "rss-run");
+        if (Directory.Exists(rssRun))
+            Directory.Delete(rssRun, recursive: true);
         var folder = ArtifactFolder.Open(artifacts);
         var initial = Checkpoint.Load(folder.InitialCheckpoint, folder.Identity);
         var meanFolder = ArtifactFolder.Open(meanArtifacts);
         var training = Measure(options.RunProgram, log, "train", "--artifacts", artifacts, "--train", options.TrainFile,
-            "--out", Path.Combine(options.WorkDirectory, "rss-run"), "--max-steps", "3", "--batch-size", $"{options.BatchSize}",
+            "--out", rssRun, "--max-steps", "3", "--batch-size", $"{options.BatchSize}",
             "--max-length", $"{options.SequenceLength}", "--padding", "maxlength", "--threads", $"{options.Threads}", "--checkpoint-every", "1000");
         cancel.ThrowIfCancellationRequested();
 
@@ -131,6 +136,8 @@ public static class TrainingBenchmark
             MeanPooled = meanPooled, HeadOnly = headOnly, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile, ForwardCut = forwardCut,
         };
     }
+
+    static bool Prepared(string folder) => File.Exists(Path.Combine(folder, ArtifactNames.Manifest));
 
     // `overwrite`: replace an earlier prepare's artifacts in `folder` (prepare's own --overwrite: other files are kept).
     internal static ChildMeasure Prepare(BenchmarkOptions options, TextWriter log, string pooling, string folder, bool overwrite = false) =>
@@ -246,7 +253,8 @@ public static class TrainingBenchmark
     {
         string path = Path.Combine(options.WorkDirectory, "merged", "model.onnx");
         // The initial adapter is non-zero (random bank, random logits), so the merged weights differ from the base's.
-        MergedModelExporter.Export(folder.Directory, folder.Manifest, initial.Tensors.ToDictionary(t => t.Name, t => t.Values), path);
+        MergedModelExporter.Export(folder.Directory, folder.Manifest, initial.Tensors.ToDictionary(t => t.Name, t => t.Values), path,
+            overwrite: File.Exists(path)); // an earlier run's
         using var merged = BoundForward.Open(device, path, batch);
         // Twice the iterations (at least 20): the two graphs are the same, so only noise separates them, and a forward is cheap.
         int iterations = Math.Max(20, 2 * options.Iterations);
@@ -279,6 +287,7 @@ public static class TrainingBenchmark
         {
             ModelPath = options.ModelPath,
             OutputDirectory = directory,
+            Overwrite = Prepared(directory), // an earlier run's
             Method = method,
             Targets = TargetSpec.FromNames(folder.Manifest.Targets.Select(t => t.Path)),
             Task = new TaskOptions { Kind = folder.Manifest.Task.Kind, NumLabels = folder.Manifest.Task.NumLabels, Pooling = folder.Manifest.Task.Pooling },
