@@ -37,15 +37,17 @@ public static class AdapterInjector
 
     /// <summary>
     /// A model for training: every parameter is a float graph input of its static shape, named as in
-    /// <see cref="AdapterPlan.Parameters"/>, fed by the runner.
+    /// <see cref="AdapterPlan.Parameters"/>, fed by the runner. <paramref name="form"/> says how the factors meet each
+    /// target (default: the activation form).
     /// </summary>
     /// <exception cref="AdapterException">A target does not match the model or cannot be adapted.</exception>
-    public static InjectedModel InjectWithGraphInputs(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets) =>
+    public static InjectedModel InjectWithGraphInputs(OnnxModel baseModel, IAdapterMethod method, IReadOnlyList<LinearModule> targets,
+        TargetForm form = TargetForm.Activation) =>
         Inject(baseModel, method, targets, plan => plan.Parameters.Select(p => p.Name), (graph, plan) =>
         {
             foreach (var p in plan.Parameters)
                 graph.Input.Add(FloatInput(p.Name, p.Shape));
-        });
+        }, wiring: form == TargetForm.Weight ? WireWeight : null);
 
     /// <summary>
     /// A model whose composition reads the adapter in a form of the caller's choosing (a serving model: the stored
@@ -95,7 +97,7 @@ public static class AdapterInjector
         foreach (var f in factors)
         {
             var wire = new GraphEmitter(graph, $"{method.Name}/{f.Module.Path}", names);
-            NodeProto producer = wiring?.Invoke(f, wire) ?? WireActivation(producers[f.Module.Path], f, compose, wire);
+            NodeProto producer = wiring?.Invoke(f, compose, wire) ?? WireActivation(producers[f.Module.Path], f, compose, wire);
             if (besideTarget.TryGetValue(producer, out var earlier))
                 earlier.AddRange(wire.Emitted); // one node producing several targets' outputs
             else
@@ -118,6 +120,29 @@ public static class AdapterInjector
         string delta = wire.Op("MatMul", [down, bT]);                                    // [.., out]
         wire.OpNamed("Add", [baseOutput, delta], [f.Module.OutputName]);
         return producer;
+    }
+
+    // x·(W + Aᵀ·Bᵀ): the adapted weight belongs to the composition (it reads only parameters and the frozen W) and the
+    // target's MatMul reads it in W's place; nothing runs beside the target. Null (the activation form) when the
+    // weight is not read as is by a MatMul.
+    static NodeProto? WireWeight(FactorValues f, GraphEmitter compose, GraphEmitter wire)
+    {
+        var module = f.Module;
+        var node = wire.Graph.Node.First(n => n.Name == module.NodeName); // the injector has located every target
+        if (module.OpType != "MatMul" || module.Layout != WeightLayout.InOut || node.Input[1] != module.WeightName)
+            return null;
+        node.Input[1] = AdaptedWeight(f, compose);
+        return node;
+    }
+
+    /// <summary>The adapted weight <c>W' = W + Aᵀ·Bᵀ</c> <c>[in, out]</c> of a target whose weight is stored <c>[in, out]</c>, emitted by <paramref name="g"/>.</summary>
+    public static string AdaptedWeight(FactorValues target, GraphEmitter g)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(g);
+        string aT = g.Op("Transpose", [target.A], Ints("perm", 1, 0));
+        string bT = g.Op("Transpose", [target.B], Ints("perm", 1, 0));
+        return g.Op("Add", [target.Module.WeightName, g.Op("MatMul", [aT, bT])]);
     }
 
     // Composition first (it reads only parameters), then the base nodes, each target's nodes after its producer.

@@ -52,8 +52,8 @@ public static class ReverseDifferentiator
         try
         {
             var builder = new BackwardBuilder(new GraphEmitter(graph, Scope), opset, facts, constants, fusionShaped);
-            // Known torch-exported subgraphs (GELU, LayerNorm) are differentiated as one node each.
-            var nodes = CompositePatterns.Collapse(path.Nodes, new PatternView(path.Nodes, constants, opset));
+            // Known subgraphs (torch's GELU and LayerNorm, a low-rank-adapted weight) are differentiated as one node each.
+            var nodes = CompositePatterns.Collapse(path.Nodes, new PatternView(path.Nodes, constants, opset, facts));
             var gradients = Backpropagate(builder, path, nodes, loss);
             var result = wrt.Distinct().ToDictionary(w => w, w => gradients[w], StringComparer.Ordinal);
             RemoveUnread(graph, nodeCount, initializerCount, result.Values);

@@ -12,7 +12,7 @@ internal static class CompositePatterns
     /// <summary>Domain of composite nodes; they never enter a graph.</summary>
     public const string Domain = "vblora.composite";
 
-    static readonly Func<NodeProto, PatternView, CompositeMatch>[] Patterns = [GeluErfPattern.Match, LayerNormPattern.Match];
+    static readonly Func<NodeProto, PatternView, CompositeMatch>[] Patterns = [GeluErfPattern.Match, LayerNormPattern.Match, AdaptedWeightPattern.Match];
 
     /// <summary>The path nodes with every match replaced by its composite (placed where its anchor was).</summary>
     public static List<NodeProto> Collapse(IReadOnlyList<NodeProto> pathNodes, PatternView view)

@@ -10,10 +10,16 @@ internal sealed class PatternView
     readonly Dictionary<string, NodeProto> _producer = new(StringComparer.Ordinal);
     readonly Dictionary<string, List<NodeProto>> _pathConsumers = new(StringComparer.Ordinal);
     readonly GraphConstants _constants;
+    readonly ShapeFacts? _facts;
 
-    public PatternView(IEnumerable<NodeProto> pathNodes, GraphConstants constants, long opset)
+    /// <param name="pathNodes">The nodes patterns may cover.</param>
+    /// <param name="constants">The graph's constants.</param>
+    /// <param name="opset">The model's default-domain opset.</param>
+    /// <param name="facts">Inferred shapes; without them <see cref="Rank"/> knows nothing.</param>
+    public PatternView(IEnumerable<NodeProto> pathNodes, GraphConstants constants, long opset, ShapeFacts? facts = null)
     {
         _constants = constants;
+        _facts = facts;
         Opset = opset;
         foreach (var node in pathNodes)
         {
@@ -40,6 +46,12 @@ internal sealed class PatternView
 
     /// <summary>The value of a one-element floating constant, or null when <paramref name="value"/> is not one.</summary>
     public double? Scalar(string value) => _constants.Contains(value) ? _constants.Scalar(value) : null;
+
+    /// <summary>True when <paramref name="value"/> is a constant (a frozen initializer or a Constant node's output).</summary>
+    public bool IsConstant(string value) => _constants.Contains(value);
+
+    /// <summary>The static rank of <paramref name="value"/>, or null when unknown.</summary>
+    public int? Rank(string value) => _facts?[value].Rank;
 
     /// <summary>Integer contents of a constant, or null.</summary>
     public long[]? Integers(string value) => _constants.Contains(value) ? _constants.Integers(value) : null;

@@ -37,10 +37,35 @@ internal static class CompositeRules
         return grads;
     }
 
+    // y = x·W', W' = W + P·Q with W frozen, P [in, r], Q [r, out]:  dx = g·W'ᵀ,  dP = xᵀ·(g·Qᵀ),  dQ = (x·P)ᵀ·g.
+    // The factors' gradients go through the rank; dW' = xᵀ·g, a product as large as the forward's, is never formed.
+    public static string?[] AdaptedWeightMatMul(GradientContext c)
+    {
+        var b = c.B;
+        string x = c.Input(0), p = c.Input(1), q = c.Input(2), adapted = c.Input(3), g = c.Grad;
+        int rank = c.RankOf(x);
+        var grads = c.NoGradients();
+        if (c.Wants(0))
+            grads[0] = b.MatMul(g, b.Transpose(adapted, [1, 0]));
+        if (!c.Wants(1) && !c.Wants(2))
+            return grads;
+        // Every row of x meets the same factors: contract the flattened batch in one Gemm each.
+        string x2 = rank == 2 ? x : b.Flatten(x, rank - 1);
+        string g2 = rank == 2 ? g : b.Op("Flatten", [g], Attr.Int("axis", rank - 1));
+        var (inputs, r) = (c.ShapeOf(p)?[0].Value, c.ShapeOf(p)?[1].Value);
+        long? outputs = c.ShapeOf(q)?[1].Value;
+        if (c.Wants(1))
+            grads[1] = MatMulRules.FlatWeightGradient(c, x2, b.MatMul(g2, b.Transpose(q, [1, 0])), narrowGradient: r < inputs);
+        if (c.Wants(2))
+            grads[2] = MatMulRules.FlatWeightGradient(c, b.MatMul(x2, p), g2, narrowGradient: outputs < r);
+        return grads;
+    }
+
     /// <summary>The rows for composite op types.</summary>
     public static IEnumerable<GradientRuleEntry> Entries =>
     [
         new(GeluErfPattern.OpType, 1, [0], GeluErf),
         new(LayerNormPattern.OpType, 1, [0], LayerNormCore),
+        new(AdaptedWeightPattern.OpType, 1, [0, 1, 2], AdaptedWeightMatMul),
     ];
 }

@@ -38,14 +38,7 @@ internal static class MatMulRules
                 // Every batch row meets the same weight: flatten the batch and contract it in one Gemm.
                 string a2 = rankA == 2 ? a : b.Flatten(a, rankA - 1);
                 string g2 = rankA == 2 ? c.Grad : b.Op("Flatten", [c.Grad], Attr.Int("axis", rankA - 1));
-                // aᵀ·g with a [rows, k] and a narrow g [rows, n] (a low-rank adapter's n = r) is several times slower
-                // in MLAS than (gᵀ·a)ᵀ, which transposes only the narrow operand and the small [n, k] result. The zero
-                // C keeps ONNX Runtime's GemmTransposeFusion (which needs C absent) from folding a transpose of the
-                // result, ours or a later Transpose rule's, back into the slow operand order.
-                string zero = c.Scalar(0);
-                grads[1] = narrowGradient
-                    ? b.TransposeGrad(b.Op("Gemm", [g2, a2, zero], Attr.Int("transA", 1)), [1, 0])
-                    : b.Op("Gemm", [a2, g2, zero], Attr.Int("transA", 1));
+                grads[1] = FlatWeightGradient(c, a2, g2, narrowGradient);
             }
             else
             {
@@ -57,6 +50,23 @@ internal static class MatMulRules
             }
         }
         return grads;
+    }
+
+    /// <summary>
+    /// <c>a2ᵀ·g2</c>, the gradient of a weight every row of <c>a2</c> <c>[rows, k]</c> met, <c>g2</c> <c>[rows, n]</c>
+    /// being the gradient of those rows' products: one Gemm over the flattened batch. When n is the narrow side (a
+    /// low-rank adapter's n = r, <c>narrowGradient</c>) aᵀ·g is several times slower in MLAS than (gᵀ·a)ᵀ, which
+    /// transposes only the narrow operand and the small <c>[n, k]</c> result. The zero C keeps ONNX Runtime's
+    /// GemmTransposeFusion (which needs C absent) from folding a transpose of the result, ours or a later Transpose
+    /// rule's, back into the slow operand order.
+    /// </summary>
+    public static string FlatWeightGradient(GradientContext c, string a2, string g2, bool narrowGradient)
+    {
+        var b = c.B;
+        string zero = c.Scalar(0);
+        return narrowGradient
+            ? b.TransposeGrad(b.Op("Gemm", [g2, a2, zero], Attr.Int("transA", 1)), [1, 0])
+            : b.Op("Gemm", [a2, g2, zero], Attr.Int("transA", 1));
     }
 
     // True when db = aᵀ·g (a [.., m, k], g [.., m, n]) is cheaper as (gᵀ·a)ᵀ: g is the narrow side, n a known

@@ -212,7 +212,8 @@ public static class ArtifactBuilder
     static (InjectedModel Injected, TaskGraph Head, List<TrainableTensor> Trainables, PositionPruningResult? Pruning, StandardOpRewrite? Rewrite) Forward(
         OnnxModel stored, PrepareOptions options, IReadOnlyList<LinearModule> targets, int hidden, bool training)
     {
-        var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets);
+        var injected = AdapterInjector.InjectWithGraphInputs(stored, options.Method, targets,
+            options.AdaptedWeights ? TargetForm.Weight : TargetForm.Activation);
         var head = TaskHead.Append(injected.Model, options.Task, options.HiddenStatesOutput, options.AttentionMaskInput, hidden,
             withLoss: true, headAsInputs: true, options.Seed);
         // From here on the graph answers the task: the base model's own outputs (token states, pooler) are dropped,

@@ -72,6 +72,14 @@ public sealed record PrepareOptions
     /// </summary>
     public bool FusionShapedBackward { get; init; } = true;
 
+    /// <summary>
+    /// Apply each target's factors to its weight in the training and eval graphs, <c>x·(W + Aᵀ·Bᵀ)</c>, where the
+    /// target's MatMul reads the weight as is (<see cref="TargetForm.Weight"/>): the forward runs the base model's
+    /// products and nothing beside them, and the backward takes the factors' gradients through the rank (DESIGN.md
+    /// §4.2). The same function; off (the activation form <c>x·W + (x·Aᵀ)·Bᵀ</c>) only to compare. Default true.
+    /// </summary>
+    public bool AdaptedWeights { get; init; } = true;
+
     /// <summary>Attention-mask input of the base model. Default <c>attention_mask</c>.</summary>
     public string AttentionMaskInput { get; init; } = "attention_mask";
 }

@@ -21,8 +21,8 @@ public static class ServingWiring
     public static TargetWiring? For(ServingFormChoice choice) => choice switch
     {
         ServingFormChoice.Activation => null,
-        ServingFormChoice.Weight => (target, wire) => Replace(target, wire, Weight),
-        _ => (target, wire) => Replace(target, wire, Switch),
+        ServingFormChoice.Weight => (target, _, wire) => Replace(target, wire, Weight),
+        _ => (target, _, wire) => Replace(target, wire, Switch),
     };
 
     /// <summary>The token count above which the weight form is the cheaper one: <c>⌊in·out / (in + out)⌋</c>.</summary>
@@ -63,9 +63,7 @@ public static class ServingWiring
         wire.OpNamed("If", [large], [product], Graph("then_branch", weightForm), Graph("else_branch", activationForm));
     }
 
-    // W' = W + Aᵀ·Bᵀ [in, out].
-    static string AdaptedWeight(FactorValues target, GraphEmitter g) =>
-        g.Op("Add", [target.Module.WeightName, g.Op("MatMul", [Transposed(g, target.A), Transposed(g, target.B)])]);
+    static string AdaptedWeight(FactorValues target, GraphEmitter g) => AdapterInjector.AdaptedWeight(target, g);
 
     // Beside its reader, so that ONNX Runtime folds it into the MatMul (a transposed operand).
     static string Transposed(GraphEmitter g, string matrix) => g.Op("Transpose", [matrix], Ints("perm", 1, 0));

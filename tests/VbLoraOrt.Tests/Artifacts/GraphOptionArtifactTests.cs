@@ -16,17 +16,19 @@ namespace VbLoraOrt.Tests.Artifacts;
 /// Artifacts prepared with a graph option that must not change what is computed, against the same artifacts prepared
 /// without it: the same loss, the same gradient of every trainable and the same eval output, on a torch-style tiny
 /// encoder for every method and on MiniLM. The options: the base model's LayerNorms as standard
-/// <c>LayerNormalization</c> nodes (<see cref="PrepareOptions.StandardOps"/>) and the backward shaped for fewer passes
-/// (<see cref="PrepareOptions.FusionShapedBackward"/>: softmax's row sums from the product it feeds).
+/// <c>LayerNormalization</c> nodes (<see cref="PrepareOptions.StandardOps"/>), the backward shaped for fewer passes
+/// (<see cref="PrepareOptions.FusionShapedBackward"/>: softmax's row sums from the product it feeds) and the factors
+/// applied to the targets' weights (<see cref="PrepareOptions.AdaptedWeights"/>: <c>x·(W + Aᵀ·Bᵀ)</c>).
 /// </summary>
 [TestClass]
 public sealed class GraphOptionArtifactTests
 {
-    const string StandardOps = nameof(PrepareOptions.StandardOps), FusionShaped = nameof(PrepareOptions.FusionShapedBackward);
+    const string StandardOps = nameof(PrepareOptions.StandardOps), FusionShaped = nameof(PrepareOptions.FusionShapedBackward),
+        AdaptedWeights = nameof(PrepareOptions.AdaptedWeights);
     static string _dir = null!;
 
     public static IEnumerable<object[]> MethodsAndOptions =>
-        from method in AdapterMethods.Names from option in new[] { StandardOps, FusionShaped } select new object[] { method, option };
+        from method in AdapterMethods.Names from option in new[] { StandardOps, FusionShaped, AdaptedWeights } select new object[] { method, option };
 
     [ClassInitialize]
     public static void WriteTinyEncoder(TestContext _)
@@ -51,6 +53,7 @@ public sealed class GraphOptionArtifactTests
         Task = options.Task,
         StandardOps = option != StandardOps || on,
         FusionShapedBackward = option != FusionShaped || on,
+        AdaptedWeights = option != AdaptedWeights || on,
     };
 
     [TestMethod]
@@ -73,8 +76,10 @@ public sealed class GraphOptionArtifactTests
             Assert.AreEqual(2, training.Count(n => n.OpType == "LayerNormalization"), "both LayerNorms rewritten");
             Assert.IsFalse(training.Any(n => n.OpType == "Pow"), "no decomposed LayerNorm left");
         }
-        else
+        else if (option == FusionShaped)
             Assert.IsTrue(ReadsAttentionContext(training) && !ReadsAttentionContext(TrainingGraph(off)), "softmax's row sums from P·V");
+        else
+            Assert.IsTrue(AdaptedProducts(training) == 2 && AdaptedProducts(TrainingGraph(off)) == 0, "both targets read their adapted weight");
 
         TrainingGraphComparison.AssertSameTraining(off, on, data, labels);
     }
@@ -82,6 +87,7 @@ public sealed class GraphOptionArtifactTests
     [TestMethod]
     [DataRow(StandardOps)]
     [DataRow(FusionShaped)]
+    [DataRow(AdaptedWeights)]
     public void MiniLm_TrainingAndEvalGraphs_GiveTheSameLossGradientsAndLogits(string option)
     {
         var (on, off) = TrainingGraphComparison.PrepareBoth(_dir, (value, dir) => With(option, value, new PrepareOptions
@@ -95,8 +101,10 @@ public sealed class GraphOptionArtifactTests
         var data = RealModel.Batch(RealModel.EightSentences[..4]);
         if (option == StandardOps)
             Assert.AreEqual(13, TrainingGraph(on).Count(n => n.OpType == "LayerNormalization"));
-        else
+        else if (option == FusionShaped)
             Assert.IsTrue(ReadsAttentionContext(TrainingGraph(on)), "softmax's row sums from P·V");
+        else
+            Assert.AreEqual(12, AdaptedProducts(TrainingGraph(on)), "every target reads its adapted weight");
 
         var manifest = TrainingGraphComparison.AssertSameTraining(off, on, data, [0, 2, 1, 2]);
         TrainingGraphComparison.AssertSameLogits(off, on, manifest, data, [0, 2, 1, 2]);
@@ -104,6 +112,13 @@ public sealed class GraphOptionArtifactTests
 
     static IReadOnlyList<global::Onnx.NodeProto> TrainingGraph(string folder) =>
         OnnxModel.Load(Path.Combine(folder, ArtifactNames.TrainingModel)).Graph.Node;
+
+    // Forward products whose weight is an Add's output: targets reading W + Aᵀ·Bᵀ.
+    static int AdaptedProducts(IReadOnlyList<global::Onnx.NodeProto> nodes)
+    {
+        var sums = nodes.Where(n => n.OpType == "Add").Select(n => n.Output[0]).ToHashSet();
+        return nodes.Count(n => n.OpType == "MatMul" && !n.Name.StartsWith("grad/", StringComparison.Ordinal) && sums.Contains(n.Input[1]));
+    }
 
     // True when a backward node reads the output of the product P·V that a Softmax's output P feeds.
     static bool ReadsAttentionContext(IReadOnlyList<global::Onnx.NodeProto> nodes)

@@ -24,6 +24,13 @@ internal sealed class PatternGraph
         return this;
     }
 
+    /// <summary>A float constant matrix (a frozen weight) as an initializer.</summary>
+    public PatternGraph Matrix(string name, int rows, int columns)
+    {
+        _proto.Graph.Initializer.Add(Tensors.Float(name, [rows, columns], new float[rows * columns]));
+        return this;
+    }
+
     public PatternGraph Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
     {
         _proto.Graph.Node.Add(TinyModels.Node(op, inputs, [output], $"{op}_{_proto.Graph.Node.Count}", attributes));
@@ -34,7 +41,8 @@ internal sealed class PatternGraph
     public CompositeMatch Match(Func<NodeProto, PatternView, CompositeMatch> pattern, string output)
     {
         var model = OnnxModel.FromProto(_proto);
-        var view = new PatternView(_proto.Graph.Node, new GraphConstants(model), model.Opset);
+        var constants = new GraphConstants(model);
+        var view = new PatternView(_proto.Graph.Node, constants, model.Opset, ShapeInference.Infer(model, constants));
         return pattern(_proto.Graph.Node.Single(n => n.Output.Contains(output)), view);
     }
 }
