@@ -173,6 +173,9 @@ internal sealed class BackwardBuilder
         return y;
     }
 
+    /// <summary>The input and permutation of <paramref name="value"/> when <see cref="TransposeGrad"/> produced it.</summary>
+    public (string Input, long[] Perm)? TransposeOf(string value) => _transposes.TryGetValue(value, out var t) ? t : null;
+
     /// <summary>The permutation swapping the last two of <paramref name="rank"/> axes.</summary>
     public static long[] SwapLastTwo(int rank) =>
         Enumerable.Range(0, rank).Select(i => (long)(i == rank - 2 ? rank - 1 : i == rank - 1 ? rank - 2 : i)).ToArray();

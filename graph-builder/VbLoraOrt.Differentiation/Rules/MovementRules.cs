@@ -13,7 +13,24 @@ namespace VbLoraOrt.Differentiation.Rules;
 internal static class MovementRules
 {
     // Reshape, Flatten, Squeeze, Unsqueeze: same elements, the input's shape.
-    public static string?[] ReshapeLike(GradientContext c) => OneInput(c, c.B.ReshapeLike(c.Grad, c.Input(0)));
+    public static string?[] ReshapeLike(GradientContext c) =>
+        OneInput(c, (c.B.FusionShaped ? LastAxisBackToTokens(c) : null) ?? c.B.ReshapeLike(c.Grad, c.Input(0)));
+
+    // Attention's key gradient: the forward split [b, t, h·d] into [b, t, h, d] and moved t last ([b, h, d, t], torch's
+    // kᵀ), so the backward moves t back with (0, 3, 1, 2) and merges [b, t, h, d] into [b, t, h·d] — a transpose ONNX
+    // Runtime materializes on one thread. Merging first, [b, h·d, t], leaves a last-two-axes swap, which ONNX Runtime
+    // folds into the product that reads it (the key projection's dx: FusedMatMul transA). Same elements, same order.
+    static string? LastAxisBackToTokens(GradientContext c)
+    {
+        if (c.B.TransposeOf(c.Grad) is not ({ } moved, [0, 3, 1, 2]))
+            return null;
+        var split = c.ShapeOf(c.Output(0));   // [b, t, h, d]
+        var merged = c.ShapeOf(c.Input(0));   // [b, t, h·d]
+        if (split is not [var batch, var tokens, { Value: long h }, { Value: long d }] || merged is not [_, _, { Value: long hd }]
+            || hd != h * d || !batch.SameAs(merged[0]) || !tokens.SameAs(merged[1]))
+            return null;
+        return c.B.TransposeGrad(c.B.Reshape(moved, c.B.Int64s(0, hd, -1)), [0, 2, 1]);
+    }
 
     public static string?[] Transpose(GradientContext c)
     {

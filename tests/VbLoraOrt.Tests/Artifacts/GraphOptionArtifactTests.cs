@@ -77,7 +77,10 @@ public sealed class GraphOptionArtifactTests
             Assert.IsFalse(training.Any(n => n.OpType == "Pow"), "no decomposed LayerNorm left");
         }
         else if (option == FusionShaped)
+        {
             Assert.IsTrue(ReadsAttentionContext(training) && !ReadsAttentionContext(TrainingGraph(off)), "softmax's row sums from P·V");
+            Assert.IsTrue(!MovesKeysBack(training) && MovesKeysBack(TrainingGraph(off)), "the key gradient merged before its swap");
+        }
         else
             Assert.IsTrue(AdaptedProducts(training) == 2 && AdaptedProducts(TrainingGraph(off)) == 0, "both targets read their adapted weight");
 
@@ -102,7 +105,8 @@ public sealed class GraphOptionArtifactTests
         if (option == StandardOps)
             Assert.AreEqual(13, TrainingGraph(on).Count(n => n.OpType == "LayerNormalization"));
         else if (option == FusionShaped)
-            Assert.IsTrue(ReadsAttentionContext(TrainingGraph(on)), "softmax's row sums from P·V");
+            Assert.IsTrue(ReadsAttentionContext(TrainingGraph(on)) && !MovesKeysBack(TrainingGraph(on)) && MovesKeysBack(TrainingGraph(off)),
+                "softmax's row sums from P·V; the key gradients merged before their swap");
         else
             Assert.AreEqual(12, AdaptedProducts(TrainingGraph(on)), "every target reads its adapted weight");
 
@@ -112,6 +116,11 @@ public sealed class GraphOptionArtifactTests
 
     static IReadOnlyList<global::Onnx.NodeProto> TrainingGraph(string folder) =>
         OnnxModel.Load(Path.Combine(folder, ArtifactNames.TrainingModel)).Graph.Node;
+
+    // A backward Transpose moving the last axis to position 1 (attention's key gradient back to [b, t, h, d]).
+    static bool MovesKeysBack(IReadOnlyList<global::Onnx.NodeProto> nodes) =>
+        nodes.Any(n => n.OpType == "Transpose" && n.Name.StartsWith("grad/", StringComparison.Ordinal)
+            && n.Attribute.Single(a => a.Name == "perm").Ints.SequenceEqual(new long[] { 0, 3, 1, 2 }));
 
     // Forward products whose weight is an Add's output: targets reading W + Aᵀ·Bᵀ.
     static int AdaptedProducts(IReadOnlyList<global::Onnx.NodeProto> nodes)

@@ -44,6 +44,17 @@ public sealed class MovementRulesTests
         Assert.AreEqual(1, backward.Nodes.Count(n => n.OpType == "Transpose"), "the two gradient transposes compose into one");
     }
 
+    // Attention's kᵀ: [b, t, h·d] → [b, t, h, d] → (0, 2, 3, 1) → [b, h, d, t]. The backward merges [b, h, d, t] to
+    // [b, h·d, t] and swaps the last two axes, instead of moving t back with (0, 3, 1, 2) and then merging.
+    [TestMethod]
+    public void Reshape_OfAKeyGradientMovedBack_MergesFirstAndSwapsTheLastTwoAxes()
+    {
+        var backward = new GradientCheck().Input("k", [2, 3, 6]).Ints("heads", 2, 3, 2, 3)
+            .Node("Reshape", ["k", "heads"], ["split"]).Node("Transpose", ["split"], ["y"], Attr.Ints("perm", 0, 2, 3, 1)).Verify();
+        var perms = backward.Nodes.Where(n => n.OpType == "Transpose").Select(n => string.Join(",", n.Attribute.Single(a => a.Name == "perm").Ints)).ToList();
+        CollectionAssert.AreEqual(new[] { "0,2,1" }, perms);
+    }
+
     [TestMethod]
     public void Transpose_OfANarrowWeightGradient_CancelsAndLeavesNoTranspose()
     {
