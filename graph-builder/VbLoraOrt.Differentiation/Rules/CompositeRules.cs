@@ -51,9 +51,20 @@ internal static class CompositeRules
             return grads;
         // Every row of x meets the same factors: contract the flattened batch in one Gemm each.
         string x2 = rank == 2 ? x : b.Flatten(x, rank - 1);
-        string g2 = rank == 2 ? g : b.Op("Flatten", [g], Attr.Int("axis", rank - 1));
         var (inputs, r) = (c.ShapeOf(p)?[0].Value, c.ShapeOf(p)?[1].Value);
         long? outputs = c.ShapeOf(q)?[1].Value;
+        if (rank == 3 && b.TransposeOf(g) is ({ } swapped, [0, 2, 1]))
+        {
+            // g arrives as a swap of [b, out, t] (a key projection's gradient, §4.2): read it only through products,
+            // into which ONNX Runtime folds the swap (transA), so it is never materialized. dQ = Σ_b (x_b·P)ᵀ·g_b
+            // = (Σ_b swapped_b·(x_b·P))ᵀ, a batched product of the small [out, t]·[t, r] and a sum over b.
+            if (c.Wants(1))
+                grads[1] = MatMulRules.FlatWeightGradient(c, x2, b.Flatten(b.MatMul(g, b.Transpose(q, [1, 0])), 2), narrowGradient: r < inputs);
+            if (c.Wants(2))
+                grads[2] = b.TransposeGrad(b.ReduceSum(b.MatMul(swapped, b.MatMul(x, p)), [0], keepDims: false), [1, 0]);
+            return grads;
+        }
+        string g2 = rank == 2 ? g : b.Op("Flatten", [g], Attr.Int("axis", rank - 1));
         if (c.Wants(1))
             grads[1] = MatMulRules.FlatWeightGradient(c, x2, b.MatMul(g2, b.Transpose(q, [1, 0])), narrowGradient: r < inputs);
         if (c.Wants(2))

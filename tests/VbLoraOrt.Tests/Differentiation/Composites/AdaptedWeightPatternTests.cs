@@ -69,6 +69,24 @@ public sealed class AdaptedWeightPatternTests
         Assert.IsTrue(backward.Nodes.Any(n => n.OpType == "MatMul" && n.Input[1] == "p"), "Q's gradient reads x·P, taken through the rank");
     }
 
+    // The adapted product read as attention's keys (split into heads, t moved last): its gradient arrives as a swap of
+    // [b, out, t], which the rule reads only through products (dQ as a batched product summed over b).
+    [TestMethod]
+    public void Gradient_WhenItArrivesAsASwap_MatchesCentralDifferencesWithoutFlatteningIt()
+    {
+        var rng = new Random(6);
+        var frozen = Enumerable.Range(0, 24).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var backward = new GradientCheck().Input("x", [2, 3, 4]).Input("p", [4, 2]).Input("q", [2, 6])
+            .Initializer(Tensors.Double("w", [4, 6], frozen)).Ints("heads", 2, 3, 2, 3)
+            .Node("MatMul", ["p", "q"], ["d"]).Node("Add", ["w", "d"], ["adapted"]).Node("MatMul", ["x", "adapted"], ["k"])
+            .Node("Reshape", ["k", "heads"], ["split"]).Node("Transpose", ["split"], ["y"], Attr.Ints("perm", 0, 2, 3, 1)).Verify();
+
+        var swaps = backward.Nodes.Where(n => n.OpType == "Transpose" && n.Attribute.Single(a => a.Name == "perm").Ints.SequenceEqual(new long[] { 0, 2, 1 }))
+            .Select(n => n.Output[0]).ToHashSet();
+        Assert.HasCount(1, swaps, "the key gradient arrives as one swap");
+        Assert.IsTrue(backward.Nodes.Where(n => n.Input.Any(swaps.Contains)).All(n => n.OpType == "MatMul"), "only products read the swap");
+    }
+
     [TestMethod]
     public void Gradient_WhenLeftAlone_StillMatchesCentralDifferences() =>
         new GradientCheck().Input("x", [3, 4]).Input("p", [4, 2]).Input("q", [2, 5])
