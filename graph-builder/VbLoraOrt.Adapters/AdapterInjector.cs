@@ -122,14 +122,23 @@ public static class AdapterInjector
         return producer;
     }
 
+    /// <summary>
+    /// The largest target <see cref="TargetForm.Weight"/> applies to its weight, as the token count above which that form
+    /// costs fewer FLOP than the activation form, <c>in·out / (in + out)</c> (384 × 384: 192; 2048 × 2048: 1024). A
+    /// training graph keeps the adapted weight from the forward to the backward, <c>in·out</c> floats per target; past
+    /// this size that memory grows with the square of the width while a batch of 16 × 64 tokens no longer repays it.
+    /// </summary>
+    public const long WeightFormMaxCrossoverTokens = 1024;
+
     // x·(W + Aᵀ·Bᵀ): the adapted weight belongs to the composition (it reads only parameters and the frozen W) and the
     // target's MatMul reads it in W's place; nothing runs beside the target. Null (the activation form) when the
-    // weight is not read as is by a MatMul.
+    // weight is not read as is by a MatMul, or is larger than WeightFormMaxCrossoverTokens allows.
     static NodeProto? WireWeight(FactorValues f, GraphEmitter compose, GraphEmitter wire)
     {
         var module = f.Module;
         var node = wire.Graph.Node.First(n => n.Name == module.NodeName); // the injector has located every target
-        if (module.OpType != "MatMul" || module.Layout != WeightLayout.InOut || node.Input[1] != module.WeightName)
+        if (module.OpType != "MatMul" || module.Layout != WeightLayout.InOut || node.Input[1] != module.WeightName
+            || (long)module.InFeatures * module.OutFeatures / (module.InFeatures + module.OutFeatures) > WeightFormMaxCrossoverTokens)
             return null;
         node.Input[1] = AdaptedWeight(f, compose);
         return node;

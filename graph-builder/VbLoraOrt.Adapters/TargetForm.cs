@@ -12,8 +12,8 @@ public enum TargetForm
     /// <summary>
     /// <c>x·(W + Aᵀ·Bᵀ)</c>: the adapted weight is composed once per run (<c>2·r·in·out</c> FLOP) and the target's own
     /// MatMul reads it, so the forward runs the base model's products and nothing beside them (DESIGN.md §4.2). A
-    /// target whose weight is not read as is by a MatMul (a Gemm, a weight read through a Transpose) keeps the
-    /// activation form.
+    /// target whose weight is not read as is by a MatMul (a Gemm, a weight read through a Transpose), or larger than
+    /// <see cref="AdapterInjector.WeightFormMaxCrossoverTokens"/> allows, keeps the activation form.
     /// </summary>
     Weight,
 }

@@ -93,6 +93,50 @@ public sealed class AdapterInjectorTests
         Assert.AreEqual(0f, diff);
     }
 
+    // The weight form computes what the activation form does, with each target's own MatMul reading W + Aᵀ·Bᵀ.
+    [TestMethod]
+    public void Inject_InWeightForm_TargetsReadTheirAdaptedWeightAndComputeAsTheActivationForm()
+    {
+        OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
+        var targets = AdapterFixtures.MlpTargets(8, 16, 8);
+        var values = AdapterFixtures.TrainedLooking(Small.Plan(targets));
+
+        var activation = AdapterInjector.InjectWithGraphInputs(baseModel, Small, targets);
+        var weight = AdapterInjector.InjectWithGraphInputs(baseModel, Small, targets, TargetForm.Weight);
+
+        Assert.AreEqual(2, AdaptedProducts(weight.Model), "both targets read an adapted weight");
+        Assert.AreEqual(0, AdaptedProducts(activation.Model));
+        var fed = new Dictionary<string, object>(AdapterFixtures.Input(4, 8));
+        foreach (var p in weight.Plan.Parameters)
+            fed[p.Name] = new DenseTensor<float>(values[p.Name], p.Shape.Select(d => (int)d).ToArray());
+        Assert.IsLessThanOrEqualTo(1e-5f, OrtRunner.MaxAbsDiff(OrtRunner.Run(activation.Model, fed)["y"], OrtRunner.Run(weight.Model, fed)["y"]));
+    }
+
+    // A target wider than WeightFormMaxCrossoverTokens allows (2052 × 2052: 1026 tokens) keeps the activation form; the
+    // narrow one after it (2052 → 8) takes the weight form.
+    [TestMethod]
+    public void Inject_InWeightForm_AWideTargetKeepsTheActivationForm()
+    {
+        OnnxModel baseModel = TinyModels.TwoLayerMlp(2052, 2052, 8);
+        var targets = AdapterFixtures.MlpTargets(2052, 2052, 8);
+
+        var weight = AdapterInjector.InjectWithGraphInputs(baseModel, Small, targets, TargetForm.Weight);
+
+        var adapted = AdaptedProductWeights(weight.Model);
+        Assert.HasCount(1, adapted, "one target reads an adapted weight");
+        Assert.AreEqual(targets[1].WeightName, adapted[0], "the narrow one");
+    }
+
+    static int AdaptedProducts(OnnxModel model) => AdaptedProductWeights(model).Count;
+
+    // The frozen weights that target MatMuls read through an Add (W + Aᵀ·Bᵀ).
+    static List<string> AdaptedProductWeights(OnnxModel model)
+    {
+        var sums = model.Graph.Node.Where(n => n.OpType == "Add").ToDictionary(n => n.Output[0]);
+        return model.Graph.Node.Where(n => n.OpType == "MatMul" && sums.ContainsKey(n.Input[1]))
+            .Select(n => sums[n.Input[1]].Input[0]).ToList();
+    }
+
     [TestMethod]
     public void Inject_EmitsCompositionOncePerModule_InTopologicalOrder()
     {
