@@ -51,18 +51,13 @@ public static class TrainingBenchmark
 
         log.WriteLine($"machine: {machine.Cpu}, {machine.LogicalCores} logical cores, ONNX Runtime {machine.OrtVersion}, load {machine.LoadAverage}");
         // --work is the benchmark's scratch: an earlier run's artifacts are prepared again in place (prepare's --overwrite
-        // replaces only what it wrote there) and its 3-step run folder is replaced, so the same command runs twice.
+        // replaces only what it wrote there), so the same command runs twice.
         var prepare = Prepare(options, log, "cls", artifacts, overwrite: Prepared(artifacts));
         Prepare(options, log, "mean", meanArtifacts, overwrite: Prepared(meanArtifacts));
-        string rssRun = Path.Combine(options.WorkDirectory, "rss-run");
-        if (Directory.Exists(rssRun))
-            Directory.Delete(rssRun, recursive: true);
         var folder = ArtifactFolder.Open(artifacts);
         var initial = Checkpoint.Load(folder.InitialCheckpoint, folder.Identity);
         var meanFolder = ArtifactFolder.Open(meanArtifacts);
-        var training = Measure(options.RunProgram, log, "train", "--artifacts", artifacts, "--train", options.TrainFile,
-            "--out", rssRun, "--max-steps", "3", "--batch-size", $"{options.BatchSize}",
-            "--max-length", $"{options.SequenceLength}", "--padding", "maxlength", "--threads", $"{options.Threads}", "--checkpoint-every", "1000");
+        var training = MeasureTraining(options, log, artifacts);
         cancel.ThrowIfCancellationRequested();
 
         var adapters = AdapterSizes(options, folder, initial, options.WorkDirectory);
@@ -135,6 +130,22 @@ public static class TrainingBenchmark
             ForwardMs = forwardMs, StepMs = stepMs, StepOverForward = ratio, ForwardGflop = forwardGflop, StepGflop = stepGflop,
             MeanPooled = meanPooled, HeadOnly = headOnly, Comparison = comparison, Throughput = throughput, LongThroughput = longThroughput, Merged = merged, Prepare = prepare, Training = training, Adapters = adapters, Profile = profile, ForwardCut = forwardCut,
         };
+    }
+
+    // Peak RSS of a 3-step `train` child; its run folder is a temporary one this call creates and removes.
+    static ChildMeasure MeasureTraining(BenchmarkOptions options, TextWriter log, string artifacts)
+    {
+        var scratch = Directory.CreateTempSubdirectory("vblora-bench-rss");
+        try
+        {
+            return Measure(options.RunProgram, log, "train", "--artifacts", artifacts, "--train", options.TrainFile,
+                "--out", Path.Combine(scratch.FullName, "run"), "--max-steps", "3", "--batch-size", $"{options.BatchSize}",
+                "--max-length", $"{options.SequenceLength}", "--padding", "maxlength", "--threads", $"{options.Threads}", "--checkpoint-every", "1000");
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
     }
 
     static bool Prepared(string folder) => File.Exists(Path.Combine(folder, ArtifactNames.Manifest));

@@ -49,26 +49,25 @@ internal static class CompositeRules
             grads[0] = b.MatMul(g, b.Transpose(adapted, [1, 0]));
         if (!c.Wants(1) && !c.Wants(2))
             return grads;
-        // Every row of x meets the same factors: contract the flattened batch in one Gemm each.
+        // Every row of x meets the same factors: contract the flattened batch in one Gemm each. A g that arrives as a
+        // swap of [b, out, t] (a key or value projection's gradient, DESIGN.md §4.2) is read only through products, into
+        // which ONNX Runtime folds the swap (transA), so it is never materialized: dQ = Σ_b (x_b·P)ᵀ·g_b is then
+        // (Σ_b swapped_b·(x_b·P))ᵀ, a batched product of the small [out, t]·[t, r] and a sum over b.
+        string? swapped = rank == 3 && b.TransposeOf(g) is ({ } s, [0, 2, 1]) ? s : null;
         string x2 = rank == 2 ? x : b.Flatten(x, rank - 1);
+        string? g2 = swapped != null ? null : rank == 2 ? g : b.Op("Flatten", [g], Attr.Int("axis", rank - 1));
         var (inputs, r) = (c.ShapeOf(p)?[0].Value, c.ShapeOf(p)?[1].Value);
         long? outputs = c.ShapeOf(q)?[1].Value;
-        if (rank == 3 && b.TransposeOf(g) is ({ } swapped, [0, 2, 1]))
-        {
-            // g arrives as a swap of [b, out, t] (a key projection's gradient, §4.2): read it only through products,
-            // into which ONNX Runtime folds the swap (transA), so it is never materialized. dQ = Σ_b (x_b·P)ᵀ·g_b
-            // = (Σ_b swapped_b·(x_b·P))ᵀ, a batched product of the small [out, t]·[t, r] and a sum over b.
-            if (c.Wants(1))
-                grads[1] = MatMulRules.FlatWeightGradient(c, x2, b.Flatten(b.MatMul(g, b.Transpose(q, [1, 0])), 2), narrowGradient: r < inputs);
-            if (c.Wants(2))
-                grads[2] = b.TransposeGrad(b.ReduceSum(b.MatMul(swapped, b.MatMul(x, p)), [0], keepDims: false), [1, 0]);
-            return grads;
-        }
-        string g2 = rank == 2 ? g : b.Op("Flatten", [g], Attr.Int("axis", rank - 1));
         if (c.Wants(1))
-            grads[1] = MatMulRules.FlatWeightGradient(c, x2, b.MatMul(g2, b.Transpose(q, [1, 0])), narrowGradient: r < inputs);
+        {
+            string qT = b.Transpose(q, [1, 0]);
+            string h2 = g2 != null ? b.MatMul(g2, qT) : b.Flatten(b.MatMul(g, qT), 2);            // g·Qᵀ, [rows, r]
+            grads[1] = MatMulRules.FlatWeightGradient(c, x2, h2, narrowGradient: r < inputs);
+        }
         if (c.Wants(2))
-            grads[2] = MatMulRules.FlatWeightGradient(c, b.MatMul(x2, p), g2, narrowGradient: outputs < r);
+            grads[2] = g2 != null
+                ? MatMulRules.FlatWeightGradient(c, b.MatMul(x2, p), g2, narrowGradient: outputs < r)
+                : b.TransposeGrad(b.ReduceSum(b.MatMul(swapped!, b.MatMul(x, p)), [0], keepDims: false), [1, 0]);
         return grads;
     }
 

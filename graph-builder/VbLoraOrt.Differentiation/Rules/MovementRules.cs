@@ -16,10 +16,11 @@ internal static class MovementRules
     public static string?[] ReshapeLike(GradientContext c) =>
         OneInput(c, (c.B.FusionShaped ? LastAxisBackToTokens(c) : null) ?? c.B.ReshapeLike(c.Grad, c.Input(0)));
 
-    // Attention's key gradient: the forward split [b, t, h·d] into [b, t, h, d] and moved t last ([b, h, d, t], torch's
-    // kᵀ), so the backward moves t back with (0, 3, 1, 2) and merges [b, t, h, d] into [b, t, h·d] — a transpose ONNX
-    // Runtime materializes on one thread. Merging first, [b, h·d, t], leaves a last-two-axes swap, which ONNX Runtime
-    // folds into the product that reads it (the key projection's dx: FusedMatMul transA). Same elements, same order.
+    // Attention's key and value gradients (DESIGN.md §4.2): they reach the head split [b, t, h·d] → [b, t, h, d] as a
+    // transpose of [b, h, d, t] — torch's kᵀ moved t last; dV = (dCᵀ·P)ᵀ composes to the same — so the backward would
+    // move t back with (0, 3, 1, 2), a transpose ONNX Runtime materializes on one thread, and then merge. Merging
+    // first, [b, h·d, t], leaves a last-two-axes swap, which ONNX Runtime folds into the products that read it (the
+    // projection's dx: FusedMatMul transA). Same elements, same order.
     static string? LastAxisBackToTokens(GradientContext c)
     {
         if (c.B.TransposeOf(c.Grad) is not ({ } moved, [0, 3, 1, 2]))

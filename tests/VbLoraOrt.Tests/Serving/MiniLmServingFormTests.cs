@@ -7,6 +7,7 @@ using VbLoraOrt.Contracts.Artifacts;
 using VbLoraOrt.GraphBuilder.Serving;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.OrtFormats.Adapters;
+using VbLoraOrt.Tests.Contract;
 using VbLoraOrt.Tests.OnnxAdapters;
 using VbLoraOrt.Tests.Support;
 
@@ -23,11 +24,6 @@ public sealed class MiniLmServingFormTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    // LoRA's trained-looking U(−2, 2) factors at rank 8, α 16 make ΔW entries of standard deviation about 7.5, over a
-    // hundred times MiniLM's weights: the attention softmax saturates and float rounding alone moved the logits by
-    // 2.3e-2. Scaled by 0.1, ΔW is of the weights' own size (the difference is then 3.7e-6).
-    static readonly Dictionary<string, float> FactorScale = new() { ["lora"] = 0.1f };
-
     public static IEnumerable<object[]> Methods => AdapterMethods.Names.Select(n => new object[] { n });
 
     [TestMethod]
@@ -42,7 +38,8 @@ public sealed class MiniLmServingFormTests
         var serving = ServingModelBuilder.Build(encoder, method, targets, TinyServing.Task, info);
         Assert.AreEqual(targets.Count, serving.Model.Graph.Node.Count(n => n.OpType == "If"), "the default switches every target");
         var values = TinyServing.Values(serving, seed: 3);
-        if (FactorScale.TryGetValue(name, out float scale))
+        // Trained-looking values scaled so that ΔW is of the weights' size (MethodContractTests.Entry).
+        if (MethodContractTests.Methods[name].MiniLmServingValueScale is var scale and not 1f)
             foreach (var p in serving.Plan.Parameters)
                 values[p.Name] = values[p.Name].Select(v => v * scale).ToArray();
         using var session = OrtLoraAdapterTests.NewSession(serving.Model);
