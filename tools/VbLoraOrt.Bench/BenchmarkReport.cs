@@ -75,6 +75,7 @@ public static class BenchmarkReport
         md.AppendLine(Invariant($"| forward part of the mean-pooled training graph / base forward, profiled kernel time, sums of per-node medians over {r.Profile.Steps} steady runs ({r.Profile.ForwardPartMs:F0} / {r.Profile.BaseForwardMs:F0} ms) | {r.Profile.ForwardPartOverBase:F2} | | | {Check($"≤ {ForwardPartTarget:F2}", r.Profile.ForwardPartOverBase <= ForwardPartTarget)} |"));
         Row(md, "forward part cut out of the mean-pooled training graph (its saved values as outputs) / base forward, no profiler (per iteration)", r.ForwardCut.CutOverBase, "F3",
             Invariant($"second measure of the row above ({r.ForwardCut.CutMs.Median:F0} / {r.ForwardCut.BaseMs.Median:F0} ms)"));
+        FloorRows(md, r);
         md.AppendLine(Invariant($"| `vblora-graph prepare` wall time (s), child process | {r.Prepare.WallMs / 1e3:F2} | | | {Check($"≤ {PrepareSecondsTarget:F0} s", r.Prepare.WallMs / 1e3 <= PrepareSecondsTarget)} |"));
         md.AppendLine(Invariant($"| peak RSS (MiB): prepare / `train` (3 steps at {s.BatchSize}×{s.SequenceLength}), child processes | {Mib(r.Prepare.PeakRssBytes)} / {Mib(r.Training.PeakRssBytes)} | | | |"));
         md.AppendLine();
@@ -96,6 +97,23 @@ public static class BenchmarkReport
         md.AppendLine(Invariant($"Machine: {m.Cpu}, {m.LogicalCores} logical cores, ONNX Runtime {m.OrtVersion}, {m.Runtime}") +
                                 (m.LoadAverage is { } load ? Invariant($"; 1-min load average {load:F1} at the start (shared machine: absolute times are noisy, ratios are interleaved).") : "."));
         return md.ToString();
+    }
+
+    // How far the mean-pooled step can go without changing its products: the profile's own step / forward beside two
+    // floors (the products as they ran, and at the forward's product rate, each plus the work inference already does),
+    // and what the ratio target leaves for the step's other work against what it spent on it.
+    static void FloorRows(StringBuilder md, BenchmarkResult r)
+    {
+        var p = r.Profile;
+        double stepKernel = p.ForwardPartMs + p.BackwardMs + p.OptimizerMs, flopRatio = r.MeanPooled.StepGflop / r.ForwardGflop;
+        double other = stepKernel - p.StepProductMs - p.BaseOtherMs, budget = (MeanStepOverForwardTarget - p.ProductFloor) * p.BaseForwardMs;
+        md.AppendLine(Invariant($"| mean-pooled step / base forward, profiled kernel time ({stepKernel:F0} / {p.BaseForwardMs:F0} ms) | {p.StepOverBase:F2} | | | the profile's own ratio, for the two floors below |"));
+        md.AppendLine(Invariant($"| floor: the step's matrix products as they ran ({p.StepProductMs:F0} ms) + the base forward's other work ({p.BaseOtherMs:F0} ms), / base forward | {p.ProductFloor:F2} | | | ") +
+                      (budget >= 0
+                          ? Invariant($"≤ {MeanStepOverForwardTarget:F2} leaves {budget:F0} ms for the step's other work (backward elementwise, transposes, optimizer, forward beyond inference's); it spent {other:F0} ms |")
+                          : Invariant($"above ≤ {MeanStepOverForwardTarget:F2} by {-budget:F0} ms before any other work; the step's other work took {other:F0} ms |")));
+        md.AppendLine(Invariant($"| floor with the step's products at the base forward's rate ({flopRatio:F2} × {p.BaseProductMs:F0} ms) + its other work, / base forward | {p.RateFloor(flopRatio):F2} | | | ") +
+                      Invariant($"the step's products ran at {flopRatio * p.BaseProductMs / p.StepProductMs:P0} of the forward's rate |"));
     }
 
     static void OpTable(StringBuilder md, IReadOnlyList<ProfiledOp> ops, string share)

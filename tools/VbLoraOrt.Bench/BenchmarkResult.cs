@@ -120,11 +120,32 @@ public sealed record AdapterSize(string Method, double StoredParameters, long By
 /// <param name="BackwardMs">Kernel time of the backward nodes per step, ms.</param>
 /// <param name="OptimizerMs">Kernel time of the optimizer session per step, ms.</param>
 /// <param name="TopBackwardOther">Largest op types of the backward other than matrix products (share: of the backward's kernel time).</param>
+/// <param name="StepProductMs">Kernel time of the step's matrix products (training and optimizer sessions, forward and backward), ms.</param>
+/// <param name="BaseProductMs">Kernel time of the base forward's matrix products, ms.</param>
 public sealed record StepProfileResult(int Steps, int WarmupRuns, double StepMs, double BackwardShare, IReadOnlyList<ProfiledOp> TopOps,
-    double ForwardPartMs, double BaseForwardMs, double BackwardMs, double OptimizerMs, IReadOnlyList<ProfiledOp> TopBackwardOther)
+    double ForwardPartMs, double BaseForwardMs, double BackwardMs, double OptimizerMs, IReadOnlyList<ProfiledOp> TopBackwardOther,
+    double StepProductMs, double BaseProductMs)
 {
     /// <summary>Forward part of the training graph over the base model's forward (the same statistic, summed node medians).</summary>
     public double ForwardPartOverBase => ForwardPartMs / BaseForwardMs;
+
+    /// <summary>The whole step's kernel time (training and optimizer sessions) over the base forward's: the profile's own step / forward.</summary>
+    public double StepOverBase => (ForwardPartMs + BackwardMs + OptimizerMs) / BaseForwardMs;
+
+    /// <summary>Base forward's kernel time outside matrix products (normalizations, GELU, softmax, adds, transposes), ms.</summary>
+    public double BaseOtherMs => BaseForwardMs - BaseProductMs;
+
+    /// <summary>
+    /// Step / forward if the step did no work but its matrix products, as fast as they ran, and what an inference
+    /// forward already does besides its products: no backward elementwise work, no optimizer.
+    /// </summary>
+    public double ProductFloor => (StepProductMs + BaseOtherMs) / BaseForwardMs;
+
+    /// <summary>
+    /// <see cref="ProductFloor"/> with the step's products at the base forward's own product rate:
+    /// <paramref name="flopRatio"/> (step GFLOP / forward GFLOP) forwards' worth of products, plus the forward's other work.
+    /// </summary>
+    public double RateFloor(double flopRatio) => (flopRatio * BaseProductMs + BaseOtherMs) / BaseForwardMs;
 }
 
 /// <summary>

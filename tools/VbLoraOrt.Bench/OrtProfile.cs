@@ -42,6 +42,9 @@ public sealed class OrtProfile
     /// <summary>Sum of the other nodes' medians (forward pass and loss), µs.</summary>
     public double ForwardMicroseconds => Nodes.Where(n => !n.IsBackward).Sum(n => n.Microseconds);
 
+    /// <summary>Sum of the matrix products' medians (<see cref="NodeTime.IsMatrixProduct"/>), µs.</summary>
+    public double ProductMicroseconds => Nodes.Where(n => n.IsMatrixProduct).Sum(n => n.Microseconds);
+
     /// <summary>Node medians summed per op type over the nodes <paramref name="where"/> selects (all by default), largest first.</summary>
     public IReadOnlyList<OpTime> Ops(Func<NodeTime, bool>? where = null) =>
         Nodes.Where(where ?? (_ => true)).GroupBy(n => n.OpType, StringComparer.Ordinal)

@@ -346,7 +346,8 @@ public static class TrainingBenchmark
         var backwardOther = training.Ops(n => n.IsBackward && !n.IsMatrixProduct).Take(6)
             .Select(o => new ProfiledOp(o.OpType, o.Nodes, o.Microseconds / 1e3, o.Microseconds / backward)).ToList();
         var result = new StepProfileResult(training.Runs, warmup, (training.RunMicroseconds + optimizer.RunMicroseconds) / 1e3, backward / training.KernelMicroseconds, top,
-            training.ForwardMicroseconds / 1e3, baseProfile.KernelMicroseconds / 1e3, backward / 1e3, optimizer.KernelMicroseconds / 1e3, backwardOther);
+            training.ForwardMicroseconds / 1e3, baseProfile.KernelMicroseconds / 1e3, backward / 1e3, optimizer.KernelMicroseconds / 1e3, backwardOther,
+            (training.ProductMicroseconds + optimizer.ProductMicroseconds) / 1e3, baseProfile.ProductMicroseconds / 1e3);
         log.WriteLine($"  {result.StepMs:F0} ms per profiled step (training + optimizer runs, medians); forward part {result.ForwardPartMs:F0} ms vs base forward " +
                       $"{result.BaseForwardMs:F0} ms (×{result.ForwardPartOverBase:F2}), backward {result.BackwardMs:F0} ms, optimizer {result.OptimizerMs:F1} ms; " +
                       "backward besides products: " + string.Join(", ", backwardOther.Take(4).Select(o => $"{o.OpType} {o.MsPerStep:F0} ms")));

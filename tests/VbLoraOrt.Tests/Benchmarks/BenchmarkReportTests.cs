@@ -25,7 +25,7 @@ public sealed class BenchmarkReportTests
         Prepare = new ChildMeasure(700, 257L << 20, "vblora-graph prepare"),
         Training = new ChildMeasure(3200, 1010L << 20, "vblora-run train"),
         Adapters = [new AdapterSize("vblora", 33970, 150192, Measured: true)],
-        Profile = new StepProfileResult(5, 2, 520, 0.5, [new ProfiledOp("MatMul", 150, 250, 0.5)], 205, 200, 260, 3, [new ProfiledOp("Mul", 40, 30, 0.1)]),
+        Profile = new StepProfileResult(5, 2, 520, 0.5, [new ProfiledOp("MatMul", 150, 250, 0.5)], 205, 200, 260, 3, [new ProfiledOp("Mul", 40, 30, 0.1)], 400, 170),
         ForwardCut = new ForwardCutResult(Around(210), Around(200), Around(1.05)),
     };
 
@@ -47,6 +47,26 @@ public sealed class BenchmarkReportTests
         StringAssert.Contains(RowOf(md, "counted GFLOP"), "45.9 / 79.5 / 92.7");
         StringAssert.Contains(RowOf(md, "forward part of the mean-pooled training graph / base forward"), "| 1.02 |");
         StringAssert.Contains(RowOf(md, "forward part of the mean-pooled training graph / base forward"), "✅");
+    }
+
+    [TestMethod]
+    public void Markdown_FloorsComeFromTheProfilesProducts()
+    {
+        // Profile: step kernel 205 + 260 + 3 = 468 ms, of it 400 ms products; base forward 200 ms, of it 170 ms products.
+        var result = Result(1.9, 2.2, 1.05, 2.3, 1.0);
+        string md = BenchmarkReport.Markdown(result, "vblora-run bench");
+
+        StringAssert.Contains(RowOf(md, "mean-pooled step / base forward, profiled kernel time (468 / 200 ms)"), "| 2.34 |");
+        string floor = RowOf(md, "floor: the step's matrix products as they ran (400 ms) + the base forward's other work (30 ms)");
+        StringAssert.Contains(floor, "| 2.15 |");
+        StringAssert.Contains(floor, "above ≤ 2.05 by 20 ms before any other work; the step's other work took 38 ms");
+        string rate = RowOf(md, "floor with the step's products at the base forward's rate (2.02 × 170 ms)");
+        StringAssert.Contains(rate, "| 1.87 |"); // (92.7 / 45.9 · 170 + 30) / 200
+        StringAssert.Contains(rate, "ran at 86 % of the forward's rate");
+
+        var faster = result with { Profile = result.Profile with { StepProductMs = 350 } };
+        StringAssert.Contains(RowOf(BenchmarkReport.Markdown(faster, "vblora-run bench"), "floor: the step's matrix products as they ran (350 ms)"),
+            "| 1.90 | | | ≤ 2.05 leaves 30 ms for the step's other work");
     }
 
     [TestMethod]

@@ -56,6 +56,7 @@ public sealed class OrtProfileTests
         Assert.AreEqual(4, profile.Runs);
         Assert.AreEqual(MedianOfSteady(ForwardMatMul, 2), profile.ForwardMicroseconds, 1e-9);
         Assert.AreEqual(MedianOfSteady(BackwardMul, 2) + MedianOfSteady(BackwardProduct, 2), profile.BackwardMicroseconds, 1e-9);
+        Assert.AreEqual(MedianOfSteady(ForwardMatMul, 2) + MedianOfSteady(BackwardProduct, 2), profile.ProductMicroseconds, 1e-9);
         Assert.AreEqual(MedianOfSteady(RunWall, 2), profile.RunMicroseconds, 1e-9);
         Assert.IsTrue(profile.HasBackward);
         Assert.IsFalse(profile.Nodes.Any(n => n.Node == "init_constant"), "events before the first run belong to no run");
