@@ -51,7 +51,7 @@ public static class ReverseDifferentiator
         int nodeCount = graph.Node.Count, initializerCount = graph.Initializer.Count;
         try
         {
-            var builder = new BackwardBuilder(new GraphEmitter(graph, Scope), opset, facts, constants, fusionShaped);
+            var builder = new BackwardBuilder(new GraphEmitter(graph, Scope), opset, facts, constants, fusionShaped, graph.Node);
             // Known subgraphs (torch's GELU and LayerNorm, a low-rank-adapted weight) are differentiated as one node each.
             var nodes = CompositePatterns.Collapse(path.Nodes, new PatternView(path.Nodes, constants, opset, facts));
             var gradients = Backpropagate(builder, path, nodes, loss);

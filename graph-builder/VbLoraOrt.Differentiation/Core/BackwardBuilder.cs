@@ -14,12 +14,20 @@ internal sealed class BackwardBuilder
     readonly GraphEmitter _root;
     readonly Dictionary<string, string> _memo = new(StringComparer.Ordinal);
     readonly Dictionary<string, (string Input, long[] Perm)> _transposes = new(StringComparer.Ordinal);
+    readonly HashSet<string> _transposeOutputs;
     GraphEmitter _current;
     NodeProto? _forward;
 
-    public BackwardBuilder(GraphEmitter emitter, long opset, ShapeFacts facts, GraphConstants constants, bool fusionShaped)
+    /// <param name="emitter">Emits into the graph being differentiated.</param>
+    /// <param name="opset">Default-domain opset of the model.</param>
+    /// <param name="facts">Static facts of the forward graph's values.</param>
+    /// <param name="constants">The forward graph's constants.</param>
+    /// <param name="fusionShaped">Shape the backward for fewer passes (DESIGN.md §4.2).</param>
+    /// <param name="forward">The forward graph's nodes (before any backward node is emitted).</param>
+    public BackwardBuilder(GraphEmitter emitter, long opset, ShapeFacts facts, GraphConstants constants, bool fusionShaped, IEnumerable<NodeProto> forward)
     {
         FusionShaped = fusionShaped;
+        _transposeOutputs = forward.Where(n => n.OpType == "Transpose").SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
         _root = _current = emitter;
         Opset = opset;
         Facts = facts;
@@ -148,6 +156,22 @@ internal sealed class BackwardBuilder
     /// <summary>A transpose of a forward value, emitted once per value and permutation.</summary>
     public string Transpose(string x, long[] perm) =>
         Memo($"transpose:{x}:{string.Join(",", perm)}", () => _root.Op("Transpose", [x], Attr.Ints("perm", perm)));
+
+    /// <summary>
+    /// The last-two-axes swap of forward value <paramref name="x"/> (rank <paramref name="rank"/>) that a product reads,
+    /// emitted once per value. Under <see cref="FusionShaped"/>, when <paramref name="x"/> is itself a Transpose's output
+    /// (attention's head-split q, kᵀ, v), the swap reads it through a Reshape to its own shape (all-zero shape: every
+    /// dimension copied): ONNX Runtime's transpose optimizer would otherwise merge the two transposes into one it
+    /// materializes on a single thread, where a swap left alone folds into the product (FusedMatMul transA/transB).
+    /// Same values either way (DESIGN.md §4.2, "Swaps kept foldable").
+    /// </summary>
+    public string SwapForProduct(string x, int rank)
+    {
+        long[] swap = SwapLastTwo(rank);
+        if (!FusionShaped || !_transposeOutputs.Contains(x))
+            return Transpose(x, swap);
+        return Memo($"kept-swap:{x}", () => _root.Op("Transpose", [_root.Op("Reshape", [x, Int64s(new long[rank])])], Attr.Ints("perm", swap)));
+    }
 
     /// <summary>A forward value flattened to 2-D at <paramref name="axis"/>, emitted once per value and axis.</summary>
     public string Flatten(string x, long axis) =>

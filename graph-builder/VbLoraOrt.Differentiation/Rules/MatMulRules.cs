@@ -27,7 +27,7 @@ internal static class MatMulRules
         var sb = c.ShapeOf(bIn)!;
         if (c.Wants(0))
         {
-            string raw = b.MatMul(c.Grad, b.Transpose(bIn, BackwardBuilder.SwapLastTwo(rankB)));
+            string raw = b.MatMul(c.Grad, b.SwapForProduct(bIn, rankB));
             grads[0] = b.SumToShape(raw, WithLast(y, sb[^2]), a);
         }
         if (c.Wants(1))
@@ -45,7 +45,7 @@ internal static class MatMulRules
                 // Batched (attention's dV = Pᵀ·dC): transpose whichever side moves fewer elements.
                 string raw = narrowGradient
                     ? b.TransposeGrad(b.MatMul(b.TransposeGrad(c.Grad, BackwardBuilder.SwapLastTwo(y!.Count)), a), BackwardBuilder.SwapLastTwo(y.Count))
-                    : b.MatMul(b.Transpose(a, BackwardBuilder.SwapLastTwo(rankA)), c.Grad);
+                    : b.MatMul(b.SwapForProduct(a, rankA), c.Grad);
                 grads[1] = b.SumToShape(raw, y == null ? null : [.. y.Take(y.Count - 2), sa[^1], y[^1]], bIn);
             }
         }

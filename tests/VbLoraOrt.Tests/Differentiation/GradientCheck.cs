@@ -36,8 +36,14 @@ internal sealed class GradientCheck
     readonly List<string> _outputs = [];
     int _seed = 1;
 
-    public GradientCheck(long opset = 13, bool useDouble = true)
+    readonly bool _fusionShaped;
+
+    /// <param name="opset">Default-domain opset of the model.</param>
+    /// <param name="useDouble">Build the model in float64 (tight tolerances) instead of float32.</param>
+    /// <param name="fusionShaped">Passed to <see cref="ReverseDifferentiator.Differentiate"/>.</param>
+    public GradientCheck(long opset = 13, bool useDouble = true, bool fusionShaped = true)
     {
+        _fusionShaped = fusionShaped;
         _proto = TinyModels.NewModel(opset);
         ElemType = useDouble ? (int)DataType.Double : (int)DataType.Float;
         Tolerances = useDouble ? Tolerance.Double : Tolerance.Float;
@@ -48,6 +54,9 @@ internal sealed class GradientCheck
     public Tolerance Tolerances { get; set; }
 
     public GraphProto Graph => _proto.Graph;
+
+    /// <summary>The training model <see cref="Verify"/> built and ran (forward, loss, backward, gradient outputs).</summary>
+    public OnnxModel? Training { get; private set; }
 
     /// <summary>
     /// A floating graph input of actual shape <paramref name="shape"/>; <paramref name="declared"/> gives its declared
@@ -110,7 +119,8 @@ internal sealed class GradientCheck
         var forward = BuildForward(out var weights);
         var trainable = _variables.Where(v => v.Trainable).Select(v => v.Name).ToList();
         var training = forward.Clone();
-        var backward = ReverseDifferentiator.Differentiate(training, ArtifactNames.Loss, trainable);
+        var backward = ReverseDifferentiator.Differentiate(training, ArtifactNames.Loss, trainable, _fusionShaped);
+        Training = training;
         foreach (var v in _variables.Where(v => v.Trainable))
         {
             training.Graph.Node.Add(TinyModels.Node("Identity", [backward.Gradients[v.Name]], [ArtifactNames.Grad(v.Name)]));

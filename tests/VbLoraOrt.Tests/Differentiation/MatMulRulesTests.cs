@@ -1,3 +1,4 @@
+using Microsoft.ML.OnnxRuntime;
 using VbLoraOrt.Onnx;
 using VbLoraOrt.Tests.Support;
 
@@ -26,6 +27,49 @@ public sealed class MatMulRulesTests
         Assert.AreNotEqual("x", gemm.Input[0]);
         Assert.HasCount(3, gemm.Input, "a zero C keeps ORT's GemmTransposeFusion from restoring the slow operand order");
         Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Transpose" && n.Input[0] == "x"));
+    }
+
+    // torch's attention: q, k, v split into heads by Reshape + Transpose (k straight to kᵀ), scores q·kᵀ, context P·v.
+    static GradientCheck Attention(bool fusionShaped) =>
+        new GradientCheck(fusionShaped: fusionShaped).Input("q", [2, 4, 6]).Input("k", [2, 4, 6]).Input("v", [2, 4, 6]).Ints("heads", 2, 4, 2, 3)
+            .Node("Reshape", ["q", "heads"], ["q_split"]).Node("Transpose", ["q_split"], ["q_heads"], Attr.Ints("perm", 0, 2, 1, 3))
+            .Node("Reshape", ["k", "heads"], ["k_split"]).Node("Transpose", ["k_split"], ["k_t"], Attr.Ints("perm", 0, 2, 3, 1))
+            .Node("Reshape", ["v", "heads"], ["v_split"]).Node("Transpose", ["v_split"], ["v_heads"], Attr.Ints("perm", 0, 2, 1, 3))
+            .Node("MatMul", ["q_heads", "k_t"], ["scores"]).Node("Softmax", ["scores"], ["p"], Attr.Int("axis", -1))
+            .Node("MatMul", ["p", "v_heads"], ["context"]);
+
+    [TestMethod]
+    public void MatMul_OfHeadSplitValues_SwapsThemThroughANoOpReshape()
+    {
+        var backward = Attention(fusionShaped: true).Verify();
+        // dS = dC·vᵀ, dq = dS·(kᵀ)ᵀ and dkᵀ = qᵀ·dS each swap a forward Transpose's output: read through Reshape(x, 0s).
+        var kept = backward.Nodes.Where(n => n.OpType == "Reshape" && n.Input[0] is "q_heads" or "k_t" or "v_heads").ToList();
+        CollectionAssert.AreEquivalent(new[] { "q_heads", "k_t", "v_heads" }, kept.Select(n => n.Input[0]).ToList());
+        foreach (var reshape in kept)
+        {
+            var swap = backward.Nodes.Single(n => n.OpType == "Transpose" && n.Input[0] == reshape.Output[0]);
+            CollectionAssert.AreEqual(new long[] { 0, 1, 3, 2 }, swap.Attribute.Single(a => a.Name == "perm").Ints.ToArray());
+        }
+        Assert.IsFalse(Attention(fusionShaped: false).Verify().Nodes.Any(n => n.OpType == "Reshape" && n.Input[0] is "q_heads" or "k_t" or "v_heads"),
+            "without FusionShaped the swaps read the values directly");
+    }
+
+    [TestMethod]
+    public void MatMul_OfHeadSplitValues_OrtFoldsTheKeptSwapsIntoTheProducts()
+    {
+        // The reason for the Reshape: ONNX Runtime merges a transpose of a Transpose's output with it into one transpose
+        // it runs on a single thread; read through the Reshape, the swap folds into the product (FusedMatMul transA/B).
+        int Materialized(bool fusionShaped)
+        {
+            var check = Attention(fusionShaped);
+            check.Verify();
+            string optimized = Path.Combine(Directory.CreateTempSubdirectory("vblora-swap").FullName, "optimized.onnx");
+            using (var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, OptimizedModelFilePath = optimized })
+            using (new InferenceSession(check.Training!.ToBytesInline(), options)) { }
+            return OnnxModel.Load(optimized).Graph.Node.Count(n => n.OpType == "Transpose");
+        }
+        int plain = Materialized(fusionShaped: false), kept = Materialized(fusionShaped: true);
+        Assert.AreEqual(plain - 3, kept, $"transposes left after ONNX Runtime's optimizations: {plain} plain, {kept} with the swaps kept");
     }
 
     [TestMethod]
