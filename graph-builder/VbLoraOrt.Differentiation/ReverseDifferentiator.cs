@@ -86,7 +86,7 @@ public static class ReverseDifferentiator
                 return g;
             if (!contributions.TryGetValue(value, out var list))
                 return null;
-            return summed[value] = builder.Sum(list);
+            return summed[value] = builder.Sum(list, value);
         }
 
         for (int n = nodes.Count - 1; n >= 0; n--)

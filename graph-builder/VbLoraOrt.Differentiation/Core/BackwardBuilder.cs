@@ -70,14 +70,32 @@ internal sealed class BackwardBuilder
     public string Expand(string x, string shape) => Op("Expand", [x, shape]);
     public string Concat(IEnumerable<string> parts, long axis) => Op("Concat", parts, Attr.Int("axis", axis));
 
-    /// <summary>Sum of gradient contributions (all of one shape).</summary>
-    public string Sum(IReadOnlyList<string> parts) => parts.Count switch
+    /// <summary>Elements from which a sum of several gradients is a tree of Adds rather than one Sum.</summary>
+    public const long AddTreeMinElements = 1 << 16;
+
+    /// <summary>
+    /// Sum of the gradient contributions to forward value <paramref name="like"/> (each of its shape). Under
+    /// <see cref="FusionShaped"/>, three or more contributions to a large value (a symbolic dimension, or at least
+    /// <see cref="AddTreeMinElements"/> elements) are added as a balanced tree of Adds: ONNX Runtime's CPU Sum runs on
+    /// one thread, its Add on the whole pool (DESIGN.md §4.2). Small sums stay one Sum node.
+    /// </summary>
+    public string Sum(IReadOnlyList<string> parts, string? like = null)
     {
-        0 => throw new ArgumentException("nothing to sum", nameof(parts)),
-        1 => parts[0],
-        2 => Add(parts[0], parts[1]),
-        _ => Op("Sum", parts),
-    };
+        switch (parts.Count)
+        {
+            case 0: throw new ArgumentException("nothing to sum", nameof(parts));
+            case 1: return parts[0];
+            case 2: return Add(parts[0], parts[1]);
+        }
+        var facts = like == null ? null : Facts[like];
+        bool large = facts?.Shape is { } shape && (shape.Any(d => !d.IsStatic) || facts.StaticElementCount() >= AddTreeMinElements);
+        if (!FusionShaped || !large)
+            return Op("Sum", parts);
+        var level = parts.ToList();
+        while (level.Count > 1)
+            level = [.. Enumerable.Range(0, (level.Count + 1) / 2).Select(i => 2 * i + 1 < level.Count ? Add(level[2 * i], level[2 * i + 1]) : level[2 * i])];
+        return level[0];
+    }
 
     // ---- constants (shared) ------------------------------------------------------------------------------
 

@@ -21,6 +21,27 @@ public sealed class ReverseDifferentiatorTests
         return model;
     }
 
+    // x read by four nodes: its gradient is the sum of four contributions.
+    static GradientCheck FanOut(object[]? declared, bool fusionShaped = true) =>
+        new GradientCheck(fusionShaped: fusionShaped).Input("x", [2, 3], declared)
+            .Node("Tanh", ["x"], ["a"]).Node("Sigmoid", ["x"], ["b"]).Node("Exp", ["x"], ["c"]).Node("Neg", ["x"], ["d"]).LossOf("a", "b", "c", "d");
+
+    [TestMethod]
+    public void FanOut_OfABatchSizedValue_AddsItsGradientsAsATree()
+    {
+        // ONNX Runtime's CPU Sum runs on one thread; a batch-sized gradient is summed by Adds, which use the whole pool.
+        var backward = FanOut(["batch", 3]).Verify();
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Sum"));
+        var adds = backward.Nodes.Where(n => n.OpType == "Add").ToList();
+        Assert.AreEqual(backward.Gradients["x"], adds.Single(a => adds.Any(b => b.Output[0] == a.Input[0]) && adds.Any(b => b.Output[0] == a.Input[1])).Output[0],
+            "a balanced tree: the last Add adds two Adds");
+        Assert.IsTrue(FanOut(["batch", 3], fusionShaped: false).Verify().Nodes.Any(n => n.OpType == "Sum"), "without FusionShaped: one Sum");
+    }
+
+    [TestMethod]
+    public void FanOut_OfASmallStaticValue_StaysOneSum() =>
+        Assert.AreEqual(1, FanOut(null).Verify().Nodes.Count(n => n.OpType == "Sum"), "a [2, 3] gradient: one Sum node");
+
     [TestMethod]
     public void Differentiate_WhenOnlyUpperLayerTrains_DifferentiatesNothingBelowIt()
     {
