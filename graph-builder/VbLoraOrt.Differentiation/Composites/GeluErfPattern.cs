@@ -5,7 +5,8 @@ namespace VbLoraOrt.Differentiation.Composites;
 /// <summary>
 /// Rewrites (for differentiation only) the exact GELU as torch exports it, without its final ·½:
 /// <c>u = x / c</c> (or <c>x · k</c>), <c>e = Erf(u)</c>, <c>a = e + 1</c>, <c>z = x · a</c>, into one
-/// <c>GeluErf(x, u, a) → z</c> node. Its gradient <c>dz/dx = a + (2/√π)·u·e^(−u²)</c> takes 6 elementwise passes
+/// <c>GeluErf(x, u, a) → z</c> node; also <c>z = u · (1 + erf(u))</c>, the form with c moved into the weights
+/// (<see cref="Rewrites.GeluPrescale"/>), as <c>GeluErf(u, u, a)</c>. Its gradient <c>dz/dx = a + (2/√π)·u·e^(−u²)</c> takes 6 elementwise passes
 /// reading u and a from the forward pass, where the op-by-op chain takes 9 (Erf's, Div's and Mul's rules and
 /// the sum of x's two contributions). Leaves the graph alone when c or the 1 are not constants, or when u, e
 /// or a feed any other node on the path.
@@ -31,6 +32,17 @@ internal static class GeluErfPattern
                 return CompositeMatch.NotFound($"Add node '{add.Name}' adds '{add.Input[1 - erfSide]}', not the constant 1");
             var erf = view.Producer(add.Input[erfSide], "Erf")!;
             string u = erf.Input[0];
+            if (u == x)
+            {
+                // The prescaled form (Rewrites.GeluPrescale): z = u·(1 + erf(u)), c = 1.
+                NodeProto[] plain = [erf, add, anchor];
+                if (view.Enclosed(plain, anchor.Output[0]) is { } why)
+                    return CompositeMatch.NotFound(why);
+                var prescaled = new NodeProto { OpType = OpType, Domain = CompositePatterns.Domain, Name = anchor.Name };
+                prescaled.Input.Add([x, x, a]);
+                prescaled.Output.Add(anchor.Output[0]);
+                return CompositeMatch.Found(prescaled, plain);
+            }
             if (view.Producer(u, "Div", "Mul") is not { } scale || scale.Input[0] != x && scale.Input[1] != x)
                 return CompositeMatch.NotFound($"the input of Erf node '{erf.Name}' is not x scaled by a constant");
             string factor = scale.Input[0] == x ? scale.Input[1] : scale.Input[0];

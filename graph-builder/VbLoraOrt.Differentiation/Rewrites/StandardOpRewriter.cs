@@ -23,6 +23,7 @@ public static class StandardOpRewriter
     {
         ArgumentNullException.ThrowIfNull(model);
         var graph = model.Graph;
+        int gelus = GeluPrescale.Apply(graph, new GraphConstants(model), model.Opset);
         var constants = new GraphConstants(model);
         var facts = ShapeInference.Infer(model, constants);
         var view = new PatternView(graph.Node, constants, model.Opset);
@@ -32,9 +33,9 @@ public static class StandardOpRewriter
             .Select(n => LayerNormRewrite.Match(n, view, facts, constants, outputs, names, statistics).Rewrite)
             .OfType<LayerNormRewrite.Rewrite>().ToList();
         if (rewrites.Count == 0)
-            return new StandardOpRewrite(0, model.Opset, null);
+            return new StandardOpRewrite(0, model.Opset, null, gelus);
         if (OpsetUpgrade.To17(model) is { } reason)
-            return new StandardOpRewrite(0, model.Opset, $"{rewrites.Count} LayerNorm subgraphs kept as they are: {reason}");
+            return new StandardOpRewrite(0, model.Opset, $"{rewrites.Count} LayerNorm subgraphs kept as they are: {reason}", gelus);
 
         var replacedAt = rewrites.ToDictionary(r => r.Covered[^1], r => r.Replacement, (IEqualityComparer<NodeProto>)ReferenceEqualityComparer.Instance);
         var covered = rewrites.SelectMany(r => r.Covered).ToHashSet((IEqualityComparer<NodeProto>)ReferenceEqualityComparer.Instance);
@@ -48,7 +49,7 @@ public static class StandardOpRewriter
         foreach (var unread in covered.SelectMany(n => n.Input).Distinct().Where(i => !read.Contains(i)).ToList())
             if (graph.Initializer.FirstOrDefault(t => t.Name == unread) is { } tensor && graph.Input.All(i => i.Name != unread))
                 graph.Initializer.Remove(tensor);
-        return new StandardOpRewrite(rewrites.Count, model.Opset, null);
+        return new StandardOpRewrite(rewrites.Count, model.Opset, null, gelus);
     }
 
     /// <summary>Removes the statistics outputs of LayerNormalization nodes that nothing reads; returns how many nodes lost them.</summary>
@@ -72,5 +73,6 @@ public static class StandardOpRewriter
 /// <summary>What <see cref="StandardOpRewriter.Apply"/> did.</summary>
 /// <param name="LayerNormalizations">Decomposed LayerNorms replaced by one node each.</param>
 /// <param name="Opset">The model's default-domain opset afterwards.</param>
-/// <param name="NotApplied">Why matches were left alone, or null.</param>
-public sealed record StandardOpRewrite(int LayerNormalizations, long Opset, string? NotApplied);
+/// <param name="NotApplied">Why LayerNorm matches were left alone, or null.</param>
+/// <param name="PrescaledGelus">Exact GELUs whose <c>1/√2</c> moved into the product's weight and bias (<see cref="GeluPrescale"/>).</param>
+public sealed record StandardOpRewrite(int LayerNormalizations, long Opset, string? NotApplied, int PrescaledGelus = 0);

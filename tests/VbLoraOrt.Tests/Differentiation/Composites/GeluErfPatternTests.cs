@@ -58,6 +58,18 @@ public sealed class GeluErfPatternTests
         Assert.IsFalse(backward.Nodes.Any(n => n.Name.StartsWith("grad/Erf_", StringComparison.Ordinal)), "covered nodes get no backward ops of their own");
     }
 
+    // The form with c moved into the weights (Rewrites.GeluPrescale): z = u·(1 + erf(u)).
+    [TestMethod]
+    public void Gradient_ThroughThePrescaledForm_MatchesCentralDifferences()
+    {
+        var backward = new GradientCheck(useDouble: false).Input("u", [2, 4], [-10, -2, -0.7, -0.1, 0, 0.4, 1.5, 10])
+            .Scalar("one", 1).Scalar("c_half", 0.7071067690849304)
+            .Node("Erf", ["u"], ["e"]).Node("Add", ["e", "one"], ["a"])
+            .Node("Mul", ["u", "a"], ["z"]).Node("Mul", ["z", "c_half"], ["y"]).Verify();
+
+        Assert.IsFalse(backward.Nodes.Any(n => n.Name.StartsWith("grad/Erf", StringComparison.Ordinal)), "differentiated as one GeluErf node");
+    }
+
     [TestMethod]
     public void Gradient_WhenLeftAlone_StillMatchesCentralDifferences() =>
         new GradientCheck(useDouble: false).Input("x", [2, 3], low: -2, high: 2)
