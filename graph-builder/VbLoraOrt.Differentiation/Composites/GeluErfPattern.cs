@@ -32,30 +32,26 @@ internal static class GeluErfPattern
                 return CompositeMatch.NotFound($"Add node '{add.Name}' adds '{add.Input[1 - erfSide]}', not the constant 1");
             var erf = view.Producer(add.Input[erfSide], "Erf")!;
             string u = erf.Input[0];
-            if (u == x)
-            {
-                // The prescaled form (Rewrites.GeluPrescale): z = u·(1 + erf(u)), c = 1.
-                NodeProto[] plain = [erf, add, anchor];
-                if (view.Enclosed(plain, anchor.Output[0]) is { } why)
-                    return CompositeMatch.NotFound(why);
-                var prescaled = new NodeProto { OpType = OpType, Domain = CompositePatterns.Domain, Name = anchor.Name };
-                prescaled.Input.Add([x, x, a]);
-                prescaled.Output.Add(anchor.Output[0]);
-                return CompositeMatch.Found(prescaled, plain);
-            }
+            if (u == x) // the prescaled form (Rewrites.GeluPrescale): z = u·(1 + erf(u)), c = 1
+                return Collapse(anchor, view, [erf, add, anchor], x, u, a);
             if (view.Producer(u, "Div", "Mul") is not { } scale || scale.Input[0] != x && scale.Input[1] != x)
                 return CompositeMatch.NotFound($"the input of Erf node '{erf.Name}' is not x scaled by a constant");
             string factor = scale.Input[0] == x ? scale.Input[1] : scale.Input[0];
             if (view.Scalar(factor) is not double f || f == 0 || scale.OpType == "Div" && scale.Input[1] != factor)
                 return CompositeMatch.NotFound($"{scale.OpType} node '{scale.Name}' does not scale x by a nonzero constant");
-            NodeProto[] covered = [scale, erf, add, anchor];
-            if (view.Enclosed(covered, anchor.Output[0]) is { } reason)
-                return CompositeMatch.NotFound(reason);
-            var composite = new NodeProto { OpType = OpType, Domain = CompositePatterns.Domain, Name = anchor.Name };
-            composite.Input.Add([x, u, a]);
-            composite.Output.Add(anchor.Output[0]);
-            return CompositeMatch.Found(composite, covered);
+            return Collapse(anchor, view, [scale, erf, add, anchor], x, u, a);
         }
         return CompositeMatch.NotFound($"neither input of Mul node '{anchor.Name}' is 1 + erf(x/c)");
+    }
+
+    // The covered nodes as one GeluErf(x, u, a) → z, when none of their intermediates leaves them.
+    static CompositeMatch Collapse(NodeProto anchor, PatternView view, NodeProto[] covered, string x, string u, string a)
+    {
+        if (view.Enclosed(covered, anchor.Output[0]) is { } reason)
+            return CompositeMatch.NotFound(reason);
+        var composite = new NodeProto { OpType = OpType, Domain = CompositePatterns.Domain, Name = anchor.Name };
+        composite.Input.Add([x, u, a]);
+        composite.Output.Add(anchor.Output[0]);
+        return CompositeMatch.Found(composite, covered);
     }
 }
