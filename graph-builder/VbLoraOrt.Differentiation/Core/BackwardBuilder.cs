@@ -215,6 +215,21 @@ internal sealed class BackwardBuilder
         return y;
     }
 
+    /// <summary>
+    /// The last-two-axes swap of gradient <paramref name="grad"/> (rank <paramref name="rank"/>) that a product reads.
+    /// Under <see cref="FusionShaped"/>, when <paramref name="grad"/> is itself a transpose emitted by
+    /// <see cref="TransposeGrad"/> (attention's context gradient split into heads), the two would compose into one
+    /// materialized transpose no product absorbs; read through a Reshape to its own shape the swap stays a swap and
+    /// ONNX Runtime folds it into the product (DESIGN.md §4.2, "Swaps kept foldable").
+    /// </summary>
+    public string SwapGradientForProduct(string grad, int rank)
+    {
+        long[] swap = SwapLastTwo(rank);
+        if (!FusionShaped || !_transposes.ContainsKey(grad))
+            return TransposeGrad(grad, swap);
+        return Op("Transpose", [Op("Reshape", [grad, Int64s(new long[rank])])], Attr.Ints("perm", swap));
+    }
+
     /// <summary>The input and permutation of <paramref name="value"/> when <see cref="TransposeGrad"/> produced it.</summary>
     public (string Input, long[] Perm)? TransposeOf(string value) => _transposes.TryGetValue(value, out var t) ? t : null;
 

@@ -44,7 +44,7 @@ internal static class MatMulRules
             {
                 // Batched (attention's dV = Pᵀ·dC): transpose whichever side moves fewer elements.
                 string raw = narrowGradient
-                    ? b.TransposeGrad(b.MatMul(b.TransposeGrad(c.Grad, BackwardBuilder.SwapLastTwo(y!.Count)), a), BackwardBuilder.SwapLastTwo(y.Count))
+                    ? b.TransposeGrad(b.MatMul(b.SwapGradientForProduct(c.Grad, y!.Count), a), BackwardBuilder.SwapLastTwo(y.Count))
                     : b.MatMul(b.SwapForProduct(a, rankA), c.Grad);
                 grads[1] = b.SumToShape(raw, y == null ? null : [.. y.Take(y.Count - 2), sa[^1], y[^1]], bIn);
             }
