@@ -177,8 +177,8 @@ internal sealed class BackwardBuilder
 
     /// <summary>
     /// The last-two-axes swap of forward value <paramref name="x"/> (rank <paramref name="rank"/>) that a product reads,
-    /// emitted once per value. Under <see cref="FusionShaped"/>, when <paramref name="x"/> is itself a Transpose's output
-    /// (attention's head-split q, kᵀ, v), the swap reads it through a Reshape to its own shape (all-zero shape: every
+    /// emitted once per value. Under <see cref="FusionShaped"/>, when <paramref name="x"/> is a batched (rank 3 and up)
+    /// Transpose's output (attention's head-split q, kᵀ, v), the swap reads it through a Reshape to its own shape (all-zero shape: every
     /// dimension copied): ONNX Runtime's transpose optimizer would otherwise merge the two transposes into one it
     /// materializes on a single thread, where a swap left alone folds into the product (FusedMatMul transA/transB).
     /// Same values either way (DESIGN.md §4.2, "Swaps kept foldable").
@@ -186,8 +186,8 @@ internal sealed class BackwardBuilder
     public string SwapForProduct(string x, int rank)
     {
         long[] swap = SwapLastTwo(rank);
-        if (!FusionShaped || !_transposeOutputs.Contains(x))
-            return Transpose(x, swap);
+        if (!FusionShaped || rank < 3 || !_transposeOutputs.Contains(x))
+            return Transpose(x, swap); // a 2-D transpose of a transpose cancels, which ORT does itself
         return Memo($"kept-swap:{x}", () => _root.Op("Transpose", [_root.Op("Reshape", [x, Int64s(new long[rank])])], Attr.Ints("perm", swap)));
     }
 

@@ -33,7 +33,7 @@ internal static class GeluPrescale
         return rewritten;
     }
 
-    sealed record Matched(NodeProto Product, string Weight, NodeProto BiasAdd, string Bias, NodeProto Scale, string Divisor, double C,
+    sealed record Matched(NodeProto Product, string Weight, NodeProto BiasAdd, string Bias, NodeProto Scale, double C,
         NodeProto Erf, NodeProto Multiply, NodeProto? After, string? AfterScalar, double AfterValue);
 
     static Matched? Match(NodeProto erf, PatternView view, GraphConstants constants, ISet<string> outputs)
@@ -69,7 +69,7 @@ internal static class GeluPrescale
         // torch's ·½ after the product, when z feeds only that: c is folded into it.
         var after = view.Consumers(multiply.Output[0]) is [{ OpType: "Mul" } only] && !outputs.Contains(multiply.Output[0]) ? only : null;
         string? afterScalar = after?.Input.FirstOrDefault(i => i != multiply.Output[0] && view.Scalar(i) != null);
-        return new Matched(product, weight, biasAdd, bias, scale, divisor, c, erf, multiply, afterScalar == null ? null : after, afterScalar,
+        return new Matched(product, weight, biasAdd, bias, scale, c, erf, multiply, afterScalar == null ? null : after, afterScalar,
             afterScalar == null ? 0 : view.Scalar(afterScalar)!.Value);
     }
 
