@@ -315,9 +315,10 @@ public static class TrainingBenchmark
     static StepProfileResult ProfileStep(BenchmarkOptions options, ArtifactFolder folder, Checkpoint initial, IReadOnlyList<BatchTensor> batch, TextWriter log)
     {
         string directory = Path.Combine(options.WorkDirectory, "profile"), forwardDirectory = Path.Combine(directory, "forward");
-        if (Directory.Exists(directory))
-            Directory.Delete(directory, recursive: true);
         Directory.CreateDirectory(forwardDirectory);
+        // An earlier run's traces are replaced (--work's promise); any other file there is kept.
+        foreach (string trace in Traces(directory, "step").Concat(Traces(forwardDirectory, "forward")))
+            File.Delete(trace);
         int warmup = BenchmarkOptions.ProfileWarmupRuns, steps = options.ProfiledSteps;
         log.WriteLine($"profiling {warmup} + {steps} training steps and base forwards, alternating (ONNX Runtime profiler; the first {warmup} of each not counted) …");
         var settings = Settings(folder);
@@ -334,11 +335,11 @@ public static class TrainingBenchmark
             }
         } // sessions write their traces when disposed
 
-        var sessions = Directory.GetFiles(directory, "*.json").Select(f => OrtProfile.Read(f, warmup)).ToList();
+        var sessions = Traces(directory, "step").Select(f => OrtProfile.Read(f, warmup)).ToList();
         var training = sessions.SingleOrDefault(p => p.HasBackward)
             ?? throw new InvalidOperationException($"{directory}: no profiled session ran backward nodes; the step profile is missing.");
         var optimizer = sessions.Single(p => p != training);
-        var baseProfile = OrtProfile.Read(Directory.GetFiles(forwardDirectory, "*.json").Single(), warmup);
+        var baseProfile = OrtProfile.Read(Traces(forwardDirectory, "forward").Single(), warmup);
         double kernel = training.KernelMicroseconds + optimizer.KernelMicroseconds, backward = training.BackwardMicroseconds;
         var top = training.Ops().Concat(optimizer.Ops()).GroupBy(o => o.OpType)
             .Select(g => new ProfiledOp(g.Key, g.Sum(o => o.Nodes), g.Sum(o => o.Microseconds) / 1e3, g.Sum(o => o.Microseconds) / kernel))
@@ -353,6 +354,9 @@ public static class TrainingBenchmark
                       "backward besides products: " + string.Join(", ", backwardOther.Take(4).Select(o => $"{o.OpType} {o.MsPerStep:F0} ms")));
         return result;
     }
+
+    // The trace files ONNX Runtime's profiler writes for `prefix` in `directory` (<prefix>_<start time>.json).
+    static string[] Traces(string directory, string prefix) => Directory.GetFiles(directory, $"{prefix}_*.json");
 
     // The training graph's forward part cut out as its own graph (ForwardCut), timed interleaved with the base forward.
     static ForwardCutResult MeasureForwardCut(BenchmarkOptions options, DeviceSessions device, BoundForward baseModel, ArtifactFolder folder,

@@ -20,17 +20,14 @@ internal static class GeluPrescale
     public static int Apply(GraphProto graph, GraphConstants constants, long opset)
     {
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var view = new PatternView(graph.Node, constants, opset);
+        // Matches never share a node (each covers its own product, Add, scale, Erf and Mul), so all are found first.
+        var matches = graph.Node.Where(n => n.OpType == "Erf" && n.Domain is "" or "ai.onnx")
+            .Select(erf => Match(erf, view, constants, outputs)).OfType<Matched>().ToList();
         var names = new UniqueNames(graph);
-        int rewritten = 0;
-        foreach (var erf in graph.Node.Where(n => n.OpType == "Erf" && n.Domain is "" or "ai.onnx").ToList())
-        {
-            var view = new PatternView(graph.Node, constants, opset);
-            if (Match(erf, view, constants, outputs) is not { } m)
-                continue;
+        foreach (var m in matches)
             Rewrite(graph, m, names);
-            rewritten++;
-        }
-        return rewritten;
+        return matches.Count;
     }
 
     sealed record Matched(NodeProto Product, string Weight, NodeProto BiasAdd, string Bias, NodeProto Scale, double C,

@@ -46,7 +46,7 @@ public static class ServingWiring
     }
 
     static void Weight(FactorValues target, GraphEmitter wire, string product) =>
-        wire.OpNamed("MatMul", [target.Module.InputName, AdaptedWeight(target, wire)], [product]);
+        wire.OpNamed("MatMul", [target.Module.InputName, AdapterInjector.AdaptedWeight(target, wire)], [product]);
 
     static void Switch(FactorValues target, GraphEmitter wire, string product)
     {
@@ -54,7 +54,7 @@ public static class ServingWiring
         string tokensTimesIn = wire.Op("Size", [module.InputName]);
         string large = wire.Op("Greater", [tokensTimesIn,
             wire.Scalar(CrossoverTokens(module) * module.InFeatures, (int)TensorProto.Types.DataType.Int64, "crossover")]);
-        var weightForm = Branch(wire, "weight_form", b => b.Op("MatMul", [module.InputName, AdaptedWeight(target, b)]));
+        var weightForm = Branch(wire, "weight_form", b => b.Op("MatMul", [module.InputName, AdapterInjector.AdaptedWeight(target, b)]));
         var activationForm = Branch(wire, "activation_form", b =>
         {
             string down = b.Op("MatMul", [module.InputName, Transposed(b, target.A)]);            // [.., r]
@@ -62,8 +62,6 @@ public static class ServingWiring
         });
         wire.OpNamed("If", [large], [product], Graph("then_branch", weightForm), Graph("else_branch", activationForm));
     }
-
-    static string AdaptedWeight(FactorValues target, GraphEmitter g) => AdapterInjector.AdaptedWeight(target, g);
 
     // Beside its reader, so that ONNX Runtime folds it into the MatMul (a transposed operand).
     static string Transposed(GraphEmitter g, string matrix) => g.Op("Transpose", [matrix], Ints("perm", 1, 0));
