@@ -138,7 +138,7 @@ public sealed class AdapterInjectorTests
     }
 
     [TestMethod]
-    public void Inject_EmitsCompositionOncePerModule_InTopologicalOrder()
+    public void Inject_EmitsCompositionOnceForAllModules_InTopologicalOrder()
     {
         OnnxModel baseModel = TinyModels.TwoLayerMlp(8, 16, 8);
         var targets = AdapterFixtures.MlpTargets(8, 16, 8);
@@ -146,9 +146,10 @@ public sealed class AdapterInjectorTests
         var injected = AdapterInjector.InjectWithInitializers(baseModel, Small, targets);
 
         var graph = injected.Model.Graph;
-        Assert.AreEqual(2 * targets.Length, graph.Node.Count(n => n.OpType == "TopK"), "one TopK for A and one for B per module");
-        Assert.AreEqual(baseModel.Graph.Node.Count(n => n.OpType == "MatMul") + 4 * targets.Length,
-            graph.Node.Count(n => n.OpType == "MatMul"), "per module: one MatMul per admixture (A and B) and two on the activations");
+        Assert.AreEqual(2, graph.Node.Count(n => n.OpType == "TopK"), "one TopK for every module's A and one for every B");
+        Assert.AreEqual(baseModel.Graph.Node.Count(n => n.OpType == "MatMul") + 2 + 2 * targets.Length,
+            graph.Node.Count(n => n.OpType == "MatMul"), "one MatMul per admixture (all A, all B) and two per module on the activations");
+        Assert.AreEqual(2 * targets.Length, graph.Node.Count(n => n.OpType == "Slice"), "each module's A and B sliced from the joined ones");
         Assert.IsTrue(AdapterFixtures.IsTopologicallySorted(graph), "nodes are in topological order");
         Assert.IsTrue(baseModel.Graph.Node.All(n => n.Output.All(o => baseModel.Graph.Node.Count(m => m.Output.Contains(o)) == 1)));
         CollectionAssert.AreEqual(baseModel.Graph.Output.Select(o => o.Name).ToArray(), graph.Output.Select(o => o.Name).ToArray(),

@@ -123,32 +123,44 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     {
         RequireOwn(plan);
         string bank = BankValue(emitter, VbLoraNames.VectorBank);
-        return EmitFactorsFrom(plan, emitter, (g, logits, _, p, q) =>
-            TopKAdmixture.Emit(g, logits, bank, p, q, Options.TopK, Bl));
+        return EmitJoined(plan, emitter, VbLoraNames.LogitsA, VbLoraNames.LogitsB, (g, names, axis, p, q) =>
+            TopKAdmixture.Emit(g, Joined(g, names, axis), bank, p, q, Options.TopK, Bl));
     }
 
     /// <summary>
     /// The composition from the stored form (DESIGN.md §2) instead of the logits: it reads graph values named as the
     /// adapter file's keys — the bank <see cref="VbLoraNames.StoredVectorBank"/> and, per logits tensor, its top-k
-    /// indices and k−1 weights — so a serving model can take a stored adapter as its inputs. It runs once per request,
-    /// so it is emitted for all targets at once (DESIGN.md §7.1): every target's indices and weights joined, one gather
-    /// and mix for all A and one for all B, then a slice per factor — a few dozen nodes instead of about twenty per target.
+    /// indices and k−1 weights — so a serving model can take a stored adapter as its inputs.
     /// </summary>
     /// <returns>One entry per target, in <see cref="AdapterPlan.Targets"/> order.</returns>
     public IReadOnlyList<FactorValues> EmitStoredFactors(AdapterPlan plan, GraphEmitter emitter)
     {
         RequireOwn(plan);
         string bank = BankValue(emitter, VbLoraNames.StoredVectorBank);
+        return EmitJoined(plan, emitter, VbLoraNames.StoredLogitsA, VbLoraNames.StoredLogitsB, (g, keys, axis, p, q) =>
+            TopKAdmixture.EmitStored(g, Joined(g, keys.Select(VbLoraNames.TopKIndices).ToList(), axis),
+                Joined(g, keys.Select(VbLoraNames.TopKWeights).ToList(), axis), bank, p, q, Options.TopK, Bl));
+    }
+
+    // Every target's A and B from one composition for all targets (DESIGN.md §7.1): every target's A sub-vectors
+    // joined along their sub-vector axis, one top-k admixture for all of them, and the same for B, then a slice per
+    // factor — a few dozen nodes (forward and backward) instead of about forty per target, the same values row by row.
+    // `subVectors(g, one name per target, axis, p, q)` joins the targets' tensors (named by `nameA` / `nameB` from a
+    // target's path) along `axis` and emits their sub-vectors [p, q, b].
+    List<FactorValues> EmitJoined(AdapterPlan plan, GraphEmitter emitter, Func<string, string> nameA, Func<string, string> nameB,
+        Func<GraphEmitter, IReadOnlyList<string>, int, int, int, string> subVectors)
+    {
+        ArgumentNullException.ThrowIfNull(emitter);
         var targets = plan.Targets;
         // Every target's A sub-vectors at once: [r, Σ in/b, b], i.e. [r, Σ in], the targets side by side.
         GraphEmitter ga = emitter.Nested("A");
         int inBlocks = targets.Sum(t => t.InFeatures / Bl);
-        string subA = JoinedSubVectors(ga, targets.Select(t => VbLoraNames.StoredLogitsA(t.Path)), axis: 1, bank, R, inBlocks);
+        string subA = subVectors(ga, targets.Select(t => nameA(t.Path)).ToList(), 1, R, inBlocks);
         string allA = ga.Op("Reshape", [subA, ga.Int64s("A_shape", R, inBlocks * Bl)]);                  // [r, Σ in]
         // And every B's: [Σ out/b, r, b] → [Σ out, r], the targets one above the other.
         GraphEmitter gb = emitter.Nested("B");
         int outBlocks = targets.Sum(t => t.OutFeatures / Bl);
-        string subB = JoinedSubVectors(gb, targets.Select(t => VbLoraNames.StoredLogitsB(t.Path)), axis: 0, bank, outBlocks, R);
+        string subB = subVectors(gb, targets.Select(t => nameB(t.Path)).ToList(), 0, outBlocks, R);
         string subBt = gb.Op("Transpose", [subB], Ints("perm", 0, 2, 1));                                 // [Σ out/b, b, r]
         string allB = gb.Op("Reshape", [subBt, gb.Int64s("B_shape", outBlocks * Bl, R)]);               // [Σ out, r]
 
@@ -157,8 +169,8 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
         foreach (var t in targets)
         {
             GraphEmitter g = emitter.Nested(t.Path);
-            string a = Part(g, allA, axis: 1, inStart, t.InFeatures);                                    // [r, in]
-            string b = Part(g, allB, axis: 0, outStart, t.OutFeatures);                                  // [out, r]
+            string a = Part(g, allA, axis: 1, inStart, t.InFeatures, inBlocks * Bl);                     // [r, in]
+            string b = Part(g, allB, axis: 0, outStart, t.OutFeatures, outBlocks * Bl);                 // [out, r]
             factors.Add(new FactorValues(t, a, b));
             inStart += t.InFeatures;
             outStart += t.OutFeatures;
@@ -166,18 +178,14 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
         return factors;
     }
 
-    // The sub-vectors [p, q, b] of the stored logits tensors `keys`, their indices and weights joined along `axis`.
-    string JoinedSubVectors(GraphEmitter g, IEnumerable<string> keys, int axis, string bank, int p, int q)
-    {
-        var list = keys.ToList();
-        string Joined(Func<string, string> name) =>
-            list.Count == 1 ? name(list[0]) : g.Op("Concat", list.Select(name), Int("axis", axis));
-        return TopKAdmixture.EmitStored(g, Joined(VbLoraNames.TopKIndices), Joined(VbLoraNames.TopKWeights), bank, p, q, Options.TopK, Bl);
-    }
+    // The tensors `names` joined along `axis` (the one tensor itself when there is one).
+    static string Joined(GraphEmitter g, IReadOnlyList<string> names, int axis) =>
+        names.Count == 1 ? names[0] : g.Op("Concat", names, Int("axis", axis));
 
-    // `count` entries of `value` along `axis` from `start`.
-    static string Part(GraphEmitter g, string value, int axis, long start, long count) =>
-        g.Op("Slice", [value, g.Int64s("starts", start), g.Int64s("ends", start + count), g.Int64s("axes", axis)]);
+    // `count` entries of `value` (`total` along `axis`) from `start`; the value itself when that is all of it.
+    static string Part(GraphEmitter g, string value, int axis, long start, long count, long total) =>
+        start == 0 && count == total ? value
+            : g.Op("Slice", [value, g.Int64s("starts", start), g.Int64s("ends", start + count), g.Int64s("axes", axis)]);
 
     // The graph value the composition reads the bank from: the parameter `trained` (an input), or the frozen bank as a
     // constant initializer, which the differentiator treats as any frozen weight (no gradient).
@@ -190,25 +198,6 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     SharedBank RequireBank() => FrozenBank ?? throw new BadInputException(
         $"this VB-LoRA adapter was trained against a frozen shared bank (sha256 {SharedBank.Short(Options.SharedBankSha256!)}) that its file does not hold; " +
         $"merge, evaluate or serve it through the artifact folder prepared with that bank (`vblora-graph prepare --frozen-bank`).");
-
-    // A and B of every target from its sub-vectors; `subVectors(g, logits name, stored key, p, q)` emits [p, q, b].
-    List<FactorValues> EmitFactorsFrom(AdapterPlan plan, GraphEmitter emitter, Func<GraphEmitter, string, string, int, int, string> subVectors)
-    {
-        ArgumentNullException.ThrowIfNull(emitter);
-        var factors = new List<FactorValues>(plan.Targets.Count);
-        foreach (var t in plan.Targets)
-        {
-            GraphEmitter g = emitter.Nested(t.Path);
-            int inBlocks = t.InFeatures / Bl, outBlocks = t.OutFeatures / Bl;
-            string subA = subVectors(g.Nested("A"), VbLoraNames.LogitsA(t.Path), VbLoraNames.StoredLogitsA(t.Path), R, inBlocks); // [r, in/b, b]
-            string a = g.Op("Reshape", [subA, g.Int64s("A_shape", R, t.InFeatures)]);          // [r, in]
-            string subB = subVectors(g.Nested("B"), VbLoraNames.LogitsB(t.Path), VbLoraNames.StoredLogitsB(t.Path), outBlocks, R); // [out/b, r, b]
-            string subBt = g.Op("Transpose", [subB], Ints("perm", 0, 2, 1));                  // [out/b, b, r]
-            string b = g.Op("Reshape", [subBt, g.Int64s("B_shape", t.OutFeatures, R)]);        // [out, r]
-            factors.Add(new FactorValues(t, a, b));
-        }
-        return factors;
-    }
 
     /// <inheritdoc/>
     public override IReadOnlyList<LowRankFactors> ComputeFactors(AdapterPlan plan, IReadOnlyDictionary<string, float[]> parameters)
