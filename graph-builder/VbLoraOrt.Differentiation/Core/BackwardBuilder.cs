@@ -15,6 +15,7 @@ internal sealed class BackwardBuilder
     readonly Dictionary<string, string> _memo = new(StringComparer.Ordinal);
     readonly Dictionary<string, (string Input, long[] Perm)> _transposes = new(StringComparer.Ordinal);
     readonly HashSet<string> _transposeOutputs;
+    readonly Dictionary<string, string> _swapsOfSameShape;
     GraphEmitter _current;
     NodeProto? _forward;
 
@@ -27,12 +28,32 @@ internal sealed class BackwardBuilder
     public BackwardBuilder(GraphEmitter emitter, long opset, ShapeFacts facts, GraphConstants constants, bool fusionShaped, IEnumerable<NodeProto> forward)
     {
         FusionShaped = fusionShaped;
-        _transposeOutputs = forward.Where(n => n.OpType == "Transpose").SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
+        var nodes = forward.ToList();
+        _transposeOutputs = nodes.Where(n => n.OpType == "Transpose").SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
         _root = _current = emitter;
         Opset = opset;
         Facts = facts;
         Constants = constants;
+        _swapsOfSameShape = SwapsOfSameShape(nodes, constants, facts);
     }
+
+    // Forward values s = swap(Reshape(y, all zeros)) (a kept swap, as the key split writes kᵀ), keyed by s, giving y.
+    static Dictionary<string, string> SwapsOfSameShape(IReadOnlyList<NodeProto> forward, GraphConstants constants, ShapeFacts facts)
+    {
+        var sameShape = forward.Where(n => n.OpType == "Reshape" && facts[n.Input[0]].Rank is int rank && IsSameShapeReshape(n, constants, rank))
+            .ToDictionary(n => n.Output[0], n => n.Input[0], StringComparer.Ordinal);
+        return forward.Where(n => n.OpType == "Transpose" && Attr.GetInts(n, "perm") is { Length: >= 2 } perm && perm.SequenceEqual(SwapLastTwo(perm.Length))
+                && sameShape.ContainsKey(n.Input[0]))
+            .ToDictionary(n => n.Output[0], n => sameShape[n.Input[0]], StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// True for a Reshape to its input's own shape: a constant all-zero shape (every dimension copied, allowzero 0) as
+    /// long as the input's rank <paramref name="inputRank"/>. It moves nothing; its gradient is its output's.
+    /// </summary>
+    public static bool IsSameShapeReshape(NodeProto node, GraphConstants constants, int inputRank) =>
+        node.OpType == "Reshape" && node.Domain is "" or "ai.onnx" && node.Input.Count == 2 && Attr.GetInt(node, "allowzero", 0) == 0
+        && constants.Integers(node.Input[1]) is { } shape && shape.Length == inputRank && shape.All(d => d == 0);
 
     /// <summary>Default-domain opset of the model (and so of every emitted op).</summary>
     public long Opset { get; }
@@ -181,11 +202,14 @@ internal sealed class BackwardBuilder
     /// Transpose's output (attention's head-split q, kᵀ, v), the swap reads it through a Reshape to its own shape (all-zero shape: every
     /// dimension copied): ONNX Runtime's transpose optimizer would otherwise merge the two transposes into one it
     /// materializes on a single thread, where a swap left alone folds into the product (FusedMatMul transA/transB).
-    /// Same values either way (DESIGN.md §4.2, "Swaps kept foldable").
+    /// Same values either way (DESIGN.md §4.2, "Swaps kept foldable"). When <paramref name="x"/> is itself such a kept
+    /// swap of a forward value (the split key transpose's kᵀ), its swap is that value, read as it is.
     /// </summary>
     public string SwapForProduct(string x, int rank)
     {
         long[] swap = SwapLastTwo(rank);
+        if (FusionShaped && _swapsOfSameShape.TryGetValue(x, out var unswapped))
+            return unswapped; // x is itself a kept swap: its swap is the value it swapped
         if (!FusionShaped || rank < 3 || !_transposeOutputs.Contains(x))
             return Transpose(x, swap); // a 2-D transpose of a transpose cancels, which ORT does itself
         return Memo($"kept-swap:{x}", () => _root.Op("Transpose", [_root.Op("Reshape", [x, Int64s(new long[rank])])], Attr.Ints("perm", swap)));

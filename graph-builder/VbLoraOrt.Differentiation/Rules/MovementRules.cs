@@ -13,8 +13,10 @@ namespace VbLoraOrt.Differentiation.Rules;
 internal static class MovementRules
 {
     // Reshape, Flatten, Squeeze, Unsqueeze: same elements, the input's shape.
+    // A Reshape to its input's own shape passes the gradient on as it is, a transpose the builder holds back included.
     public static string?[] ReshapeLike(GradientContext c) =>
-        OneInput(c, (c.B.FusionShaped ? LastAxisBackToTokens(c) : null) ?? c.B.ReshapeLike(c.Grad, c.Input(0)));
+        OneInput(c, c.B.Facts[c.Input(0)].Rank is int rank && BackwardBuilder.IsSameShapeReshape(c.Node, c.B.Constants, rank) ? c.Grad
+            : (c.B.FusionShaped ? LastAxisBackToTokens(c) : null) ?? c.B.ReshapeLike(c.Grad, c.Input(0)));
 
     // Attention's key and value gradients (DESIGN.md §4.2): they reach the head split [b, t, h·d] → [b, t, h, d] as a
     // transpose of [b, h, d, t] — torch's kᵀ moved t last; dV = (dCᵀ·P)ᵀ composes to the same — so the backward would

@@ -21,6 +21,24 @@ public sealed class MovementRulesTests
     }
 
     [TestMethod]
+    public void Reshape_ToItsOwnShape_PassesTheGradientOnAsItIs()
+    {
+        // An all-zero shape as long as the rank copies every dimension: no Reshape (nor anything else) in the backward for it.
+        var backward = new GradientCheck().Input("x", [2, 3, 4], ["batch", "seq", 4]).Ints("same", 0, 0, 0)
+            .Node("Reshape", ["x", "same"], ["r"]).Node("Mul", ["r", "r"], ["y"]).Verify();
+        Assert.IsFalse(backward.Nodes.Any(n => n.OpType == "Reshape"));
+    }
+
+    [TestMethod]
+    public void Reshape_WithFewerZerosThanTheRank_ReshapesTheGradientBack()
+    {
+        // [2, 3, 1] with shape [0, 0] is [2, 3]: not the same shape, so the gradient is reshaped back to the input's.
+        var backward = new GradientCheck().Input("x", [2, 3, 1]).Ints("fewer", 0, 0)
+            .Node("Reshape", ["x", "fewer"], ["r"]).Node("Mul", ["r", "r"], ["y"]).Verify();
+        Assert.IsTrue(backward.Nodes.Any(n => n.OpType == "Reshape"));
+    }
+
+    [TestMethod]
     public void Reshape_WithInferredDim_MatchesCentralDifferences() =>
         new GradientCheck().Input("x", [2, 3, 4]).Ints("shape", -1, 4)
             .Node("Reshape", ["x", "shape"], ["y"]).Verify();
