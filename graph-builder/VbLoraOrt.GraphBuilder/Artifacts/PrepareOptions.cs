@@ -61,8 +61,9 @@ public sealed record PrepareOptions
 
     /// <summary>
     /// Emit the training and eval graphs with the base model's decomposed LayerNorms as standard opset-17
-    /// <c>LayerNormalization</c> nodes (<see cref="VbLoraOrt.Differentiation.Rewrites.StandardOpRewriter"/>). The
-    /// same function, faster; off only to compare. Default true.
+    /// <c>LayerNormalization</c> nodes, exact GELUs' <c>1/√2</c> moved into their weights and attention's key
+    /// transposes split so ONNX Runtime folds their swap (<see cref="VbLoraOrt.Differentiation.Rewrites.StandardOpRewriter"/>).
+    /// The same function, faster; off only to compare. Default true.
     /// </summary>
     public bool StandardOps { get; init; } = true;
 
