@@ -42,10 +42,8 @@ internal static class MatMulRules
             }
             else
             {
-                // Batched (attention's dV = Pᵀ·dC): transpose whichever side moves fewer elements. Over one row (a mean
-                // pool's weights times the tokens) it is an outer product either way: taken directly, nothing moves.
-                bool outer = sa[^2].Value == 1;
-                string raw = narrowGradient && !outer
+                // Batched (attention's dV = Pᵀ·dC): transpose whichever side moves fewer elements.
+                string raw = narrowGradient
                     ? b.TransposeGrad(b.MatMul(b.SwapGradientForProduct(c.Grad, y!.Count), a), BackwardBuilder.SwapLastTwo(y.Count))
                     : b.MatMul(b.SwapForProduct(a, rankA), c.Grad);
                 grads[1] = b.SumToShape(raw, y == null ? null : [.. y.Take(y.Count - 2), sa[^1], y[^1]], bIn);
