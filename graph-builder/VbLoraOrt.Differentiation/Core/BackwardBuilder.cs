@@ -212,8 +212,13 @@ internal sealed class BackwardBuilder
             return unswapped; // x is itself a kept swap: its swap is the value it swapped
         if (!FusionShaped || rank < 3 || !_transposeOutputs.Contains(x))
             return Transpose(x, swap); // a 2-D transpose of a transpose cancels, which ORT does itself
-        return Memo($"kept-swap:{x}", () => _root.Op("Transpose", [_root.Op("Reshape", [x, Int64s(new long[rank])])], Attr.Ints("perm", swap)));
+        return Memo($"kept-swap:{x}", () => KeptSwap(_root, x, rank));
     }
+
+    // Swap(Reshape(x, all zeros)): the last two axes swapped, read through a Reshape to x's own shape so that ONNX
+    // Runtime's transpose optimizer leaves the swap for a product to fold instead of merging it into x's own transpose.
+    string KeptSwap(GraphEmitter e, string x, int rank) =>
+        e.Op("Transpose", [e.Op("Reshape", [x, Int64s(new long[rank])])], Attr.Ints("perm", SwapLastTwo(rank)));
 
     /// <summary>A forward value flattened to 2-D at <paramref name="axis"/>, emitted once per value and axis.</summary>
     public string Flatten(string x, long axis) =>
@@ -248,10 +253,9 @@ internal sealed class BackwardBuilder
     /// </summary>
     public string SwapGradientForProduct(string grad, int rank)
     {
-        long[] swap = SwapLastTwo(rank);
         if (!FusionShaped || !_transposes.ContainsKey(grad))
-            return TransposeGrad(grad, swap);
-        return Op("Transpose", [Op("Reshape", [grad, Int64s(new long[rank])])], Attr.Ints("perm", swap));
+            return TransposeGrad(grad, SwapLastTwo(rank));
+        return KeptSwap(_current, grad, rank);
     }
 
     /// <summary>The input and permutation of <paramref name="value"/> when <see cref="TransposeGrad"/> produced it.</summary>

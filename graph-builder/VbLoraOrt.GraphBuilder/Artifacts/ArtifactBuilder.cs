@@ -85,7 +85,7 @@ public static class ArtifactBuilder
             Log($"position pruning: {p.RowNodes} nodes computed at the pooled position only ({p.Slices} slices, {p.RemovedNodes} nodes removed)");
         if (training.Rewrite is { } r)
             Log((r.NotApplied ?? $"standard ops: {r.LayerNormalizations} LayerNorm subgraphs as LayerNormalization (opset {r.Opset})") +
-                $"; {r.PrescaledGelus} GELUs with 1/√2 in the weights");
+                $"; {r.PrescaledGelus} GELUs with 1/√2 in the weights; {r.SplitKeyTransposes} key transposes split");
         Log($"training model: {training.Model.Graph.Node.Count} nodes ({training.BackwardNodes} backward)");
 
         var headOnly = BuildHeadOnlyTrainingModel(stored, options, targets, hidden, dataInputs);

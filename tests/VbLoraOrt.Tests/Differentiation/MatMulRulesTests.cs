@@ -31,7 +31,7 @@ public sealed class MatMulRulesTests
     }
 
     // torch's attention: q, k, v split into heads by Reshape + Transpose (k straight to kᵀ), scores q·kᵀ, context P·v.
-    static GradientCheck Attention(bool fusionShaped) =>
+    internal static GradientCheck Attention(bool fusionShaped) =>
         new GradientCheck(fusionShaped: fusionShaped).Input("q", [2, 4, 6]).Input("k", [2, 4, 6]).Input("v", [2, 4, 6]).Ints("heads", 2, 4, 2, 3)
             .Node("Reshape", ["q", "heads"], ["q_split"]).Node("Transpose", ["q_split"], ["q_heads"], Attr.Ints("perm", 0, 2, 1, 3))
             .Node("Reshape", ["k", "heads"], ["k_split"]).Node("Transpose", ["k_split"], ["k_t"], Attr.Ints("perm", 0, 2, 3, 1))

@@ -150,7 +150,6 @@ public sealed class VbLoraMethod : AdapterMethod<VbLoraOptions>
     List<FactorValues> EmitJoined(AdapterPlan plan, GraphEmitter emitter, Func<string, string> nameA, Func<string, string> nameB,
         Func<GraphEmitter, IReadOnlyList<string>, int, int, int, string> subVectors)
     {
-        ArgumentNullException.ThrowIfNull(emitter);
         var targets = plan.Targets;
         // Every target's A sub-vectors at once: [r, Σ in/b, b], i.e. [r, Σ in], the targets side by side.
         GraphEmitter ga = emitter.Nested("A");

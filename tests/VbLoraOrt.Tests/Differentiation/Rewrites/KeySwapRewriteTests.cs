@@ -85,15 +85,10 @@ public sealed class KeySwapRewriteTests
             "no (0, 2, 3, 1) transpose, nothing to split");
     }
 
-    // The attention above as a gradient check: q, k, v trainable, in float64.
+    // The attention above as a gradient check (MatMulRulesTests'): q, k, v trainable, in float64.
     static GradientCheck Attention(bool split)
     {
-        var check = new GradientCheck().Input("q", [2, 4, 6]).Input("k", [2, 4, 6]).Input("v", [2, 4, 6]).Ints("heads", 2, 4, 2, 3)
-            .Node("Reshape", ["q", "heads"], ["q_split"]).Node("Transpose", ["q_split"], ["q_heads"], Attr.Ints("perm", 0, 2, 1, 3))
-            .Node("Reshape", ["k", "heads"], ["k_split"]).Node("Transpose", ["k_split"], ["k_t"], Attr.Ints("perm", 0, 2, 3, 1))
-            .Node("Reshape", ["v", "heads"], ["v_split"]).Node("Transpose", ["v_split"], ["v_heads"], Attr.Ints("perm", 0, 2, 1, 3))
-            .Node("MatMul", ["q_heads", "k_t"], ["scores"]).Node("Softmax", ["scores"], ["p"], Attr.Int("axis", -1))
-            .Node("MatMul", ["p", "v_heads"], ["context"]).Node("Transpose", ["context"], ["merged"], Attr.Ints("perm", 0, 2, 1, 3));
+        var check = MatMulRulesTests.Attention(fusionShaped: true);
         if (split)
             Assert.AreEqual(1, KeySwapRewrite.Apply(check.Graph));
         return check;
